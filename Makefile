@@ -1,0 +1,46 @@
+# The project's commands. `make run` and `make test` are the two a newcomer needs (see README).
+
+# The first interpreter that is Python 3.12 or newer; .python-version picks 3.12 under pyenv.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format lock bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/dev.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is needed (python3 --version)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	@touch $@
+
+run: install
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input -v 0
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy .
+
+format: install
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+# Re-resolve the pinned dependencies from pyproject.toml.
+lock: install
+	@$(BIN)/python -m pip install --quiet uv
+	@$(BIN)/uv pip compile pyproject.toml --python-version 3.12 -q -o requirements/base.lock
+	@$(BIN)/uv pip compile pyproject.toml --python-version 3.12 -q --extra dev -o requirements/dev.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "config.accounts"
+    label = "accounts"
+    verbose_name = "Services and credentials"
+
+    def ready(self) -> None:
+        from config import checks  # noqa: F401 - registers the deploy checks

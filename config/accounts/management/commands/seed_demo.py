@@ -1,0 +1,69 @@
+import importlib
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from config.accounts.models import Service
+from config.accounts.services import service_create, service_key_rotate, user_token_issue
+
+DEMO_SERVICE = "demo-assistant"
+DEMO_ADMIN = ("admin", "admin")
+DEMO_PERSON = ("alex", "alex-demo-password")
+# Each app adds its part of the demo: a module `<app>.demo` with seed(context) -> list of lines.
+DEMO_APPS = ("conversations", "actions", "notifications")
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data `make run` shows (idempotent) and print how to log in. "
+        "Issues fresh demo credentials on every run; only for DEBUG installs."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="Where the server will listen."
+        )
+
+    def handle(self, *args: Any, base_url: str, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo makes well-known logins; it runs only with DEBUG=true")
+        with transaction.atomic():
+            context = self._seed_accounts(base_url=base_url.rstrip("/"))
+            lines = [
+                f"Admin:         {context['base_url']}/admin/  "
+                f"(user {DEMO_ADMIN[0]}, password {DEMO_ADMIN[1]})",
+                f"API docs:      {context['base_url']}/api/docs/",
+                f"Service key:   {context['service_key']}  (service {DEMO_SERVICE})",
+                f"User token:    {context['user_token']}  (user {DEMO_PERSON[0]}, password {DEMO_PERSON[1]})",
+            ]
+            for app in DEMO_APPS:
+                try:
+                    module = importlib.import_module(f"{app}.demo")
+                except ModuleNotFoundError:
+                    continue
+                lines.extend(module.seed(context))
+        self.stdout.write("\n".join(["", "Demo data is loaded.", *lines, ""]))
+
+    def _seed_accounts(self, *, base_url: str) -> dict[str, Any]:
+        user_model = get_user_model()
+        admin = user_model.objects.filter(username=DEMO_ADMIN[0]).first()
+        if admin is None:
+            user_model.objects.create_superuser(username=DEMO_ADMIN[0], password=DEMO_ADMIN[1], email="")
+        person = user_model.objects.filter(username=DEMO_PERSON[0]).first()
+        if person is None:
+            person = user_model.objects.create_user(username=DEMO_PERSON[0], password=DEMO_PERSON[1])
+        service = Service.objects.filter(name=DEMO_SERVICE).first()
+        if service is None:
+            service, issued = service_create(name=DEMO_SERVICE)
+        else:
+            issued = service_key_rotate(service=service)
+        return {
+            "base_url": base_url,
+            "service": service,
+            "service_key": issued.secret,
+            "person": person,
+            "user_token": user_token_issue(user=person).secret,
+        }

@@ -1,0 +1,65 @@
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from config.accounts.models import Service, ServiceKey, UserToken
+from config.accounts.secrets import (
+    SERVICE_KEY_PREFIX,
+    USER_TOKEN_PREFIX,
+    digest,
+    display_prefix,
+    new_secret,
+    new_webhook_secret,
+)
+
+
+@dataclass(frozen=True)
+class IssuedServiceKey:
+    key: ServiceKey
+    secret: str
+
+
+@dataclass(frozen=True)
+class IssuedUserToken:
+    token: UserToken
+    secret: str
+
+
+@transaction.atomic
+def service_create(*, name: str, callback_url: str = "") -> tuple[Service, IssuedServiceKey]:
+    service = Service.objects.create(
+        name=name, callback_url=callback_url, webhook_secret=new_webhook_secret()
+    )
+    return service, service_key_issue(service=service)
+
+
+def service_key_issue(*, service: Service) -> IssuedServiceKey:
+    secret = new_secret(SERVICE_KEY_PREFIX)
+    key = ServiceKey.objects.create(service=service, key_hash=digest(secret), prefix=display_prefix(secret))
+    return IssuedServiceKey(key=key, secret=secret)
+
+
+@transaction.atomic
+def service_key_rotate(*, service: Service) -> IssuedServiceKey:
+    """Issue a new key and revoke every other key of the service, in one step."""
+    issued = service_key_issue(service=service)
+    ServiceKey.objects.filter(service=service, revoked_at__isnull=True).exclude(pk=issued.key.pk).update(
+        revoked_at=timezone.now()
+    )
+    return issued
+
+
+def service_key_revoke(*, key: ServiceKey) -> None:
+    ServiceKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def user_token_issue(*, user: User) -> IssuedUserToken:
+    secret = new_secret(USER_TOKEN_PREFIX)
+    token = UserToken.objects.create(user=user, token_hash=digest(secret), prefix=display_prefix(secret))
+    return IssuedUserToken(token=token, secret=secret)
+
+
+def user_token_revoke(*, token: UserToken) -> None:
+    UserToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -1,0 +1,70 @@
+"""Request ids, one log line per request, and the body-size guard of the JSON APIs."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from config.api import errors
+from config.api.families import family_for_path
+from config.api.handlers import error_response
+from config.api.logging import request_id_var
+
+logger = logging.getLogger("config.request")
+
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+class RequestIdMiddleware:
+    """Echo a well-formed X-Request-ID or make one; log the request once it is answered.
+
+    The log line names the route, never the query string or the body: those may carry personal
+    data or credentials.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        offered = request.headers.get("X-Request-ID", "")
+        request_id = offered if REQUEST_ID_PATTERN.fullmatch(offered) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            logger.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class ApiGuardMiddleware:
+    """Refuse an oversized body on the JSON APIs before anything reads it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        family = family_for_path(request.path)
+        if family is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return error_response(family, errors.InvalidRequest("Content-Length is not a number."))
+            if length > settings.API_MAX_BODY_BYTES:
+                return error_response(family, errors.PayloadTooLarge())
+        return self.get_response(request)

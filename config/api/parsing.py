@@ -1,0 +1,63 @@
+"""Strict JSON bodies: an object, at most 64 KiB, sent as application/json, no NaN or Infinity."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
+
+from config.api import errors
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise errors.InvalidRequest("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise errors.InvalidRequest("The body must be a JSON object.")
+    return data
+
+
+def is_json_content_type(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
+def json_body(request: Request | HttpRequest) -> dict[str, Any]:
+    """The request's body as a JSON object, or the family's 413/415/400."""
+    django_request = request._request if isinstance(request, Request) else request
+    cached = getattr(django_request, "_json_body", None)
+    if cached is not None:
+        return cached
+    if not is_json_content_type(django_request.content_type or ""):
+        raise errors.UnsupportedMediaType()
+    try:
+        length = int(django_request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise errors.InvalidRequest("Content-Length is not a number.") from None
+    if length > settings.API_MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge()
+    raw = django_request.body
+    if len(raw) > settings.API_MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge()
+    data = parse_json_object(raw)
+    django_request._json_body = data  # type: ignore[attr-defined]
+    return data
+
+
+class StrictJSONParser(BaseParser):
+    """DRF's parser for `request.data`, held to the same rules as `json_body`."""
+
+    media_type = "application/json"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read(settings.API_MAX_BODY_BYTES + 1) if stream is not None else b""
+        if len(raw) > settings.API_MAX_BODY_BYTES:
+            raise errors.PayloadTooLarge()
+        return parse_json_object(raw)

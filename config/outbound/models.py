@@ -1,0 +1,71 @@
+"""The outbox: every webhook is a row written in the transaction of the change that caused it.
+
+`deliver_webhooks` workers claim due rows (a lease in `locked_until`), send them and record each
+attempt. The row's id is the Standard Webhooks `webhook-id`, stable across retries and replays.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from config.accounts.models import Service
+
+
+def new_webhook_id() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+class WebhookEvent(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed"
+
+    id = models.CharField(primary_key=True, max_length=64, default=new_webhook_id, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="webhook_events")
+    event_type = models.CharField(max_length=64)
+    # What the event is about (a notification's id), so it can be found and replayed.
+    subject_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The workers' claim query: due pending events, oldest first.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_due"),
+            models.Index(fields=["subject_id"], name="webhook_subject"),
+            models.Index(fields=["service", "status", "created_at"], name="webhook_service_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "delivered", "failed"]), name="webhook_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+    response_body = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["event", "started_at"], name="attempt_event_time")]
+
+    def __str__(self) -> str:
+        outcome = self.status_code if self.status_code is not None else self.error
+        return f"attempt on {self.event_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {outcome}"

@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api.views import healthz, readyz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+    path("v1/", include("conversations.urls")),
+    path("v1/", include("actions.urls_widget")),
+    path("api/v1/", include("notifications.urls")),
+    path("actions/", include("actions.urls")),
+]
+
+if settings.BENCH_FLOOR_ENABLED:
+    urlpatterns.append(path("bench/", include("config.bench.urls")))
+
+handler400 = "config.api.handlers.handler400"
+handler403 = "config.api.handlers.handler403"
+handler404 = "config.api.handlers.handler404"
+handler500 = "config.api.handlers.handler500"

@@ -1,0 +1,11 @@
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_wsgi_application()
+
+from config.checks import warn_if_unshared_cache  # noqa: E402 - needs the settings loaded above
+
+warn_if_unshared_cache()

@@ -1,0 +1,41 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from config.accounts.models import Service
+from config.accounts.secrets import new_webhook_secret
+from conversations.models import Bot, Conversation
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"person{n}")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+
+    name = factory.Sequence(lambda n: f"service-{n}")
+    callback_url = "https://hooks.example.com/loopback"
+    webhook_secret = factory.LazyFunction(new_webhook_secret)
+
+
+class BotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Bot
+
+    service = factory.SubFactory(ServiceFactory)
+    name = factory.Sequence(lambda n: f"bot-{n}")
+    allowed_targets = factory.LazyFunction(lambda: ["https://example.com"])
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    bot = factory.SubFactory(BotFactory)
+    visitor_id = factory.Sequence(lambda n: f"visitor-{n}")
