@@ -1,0 +1,222 @@
+"""Widget action executions (contract 2) and triggered actions with their versions (contract 4)."""
+
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+
+from config.accounts.models import Service
+from conversations.models import Bot, Conversation
+
+# ---------------------------------------------------------------------------------------------
+# Widget actions
+
+
+class ExecutionKind(models.TextChoices):
+    CONTACT_FORM = "contact_form"
+    NEWSLETTER = "newsletter"
+    BOOKING = "booking"
+
+
+# The kinds whose params carry personal data: masked when the row completes or expires.
+MASKED_KINDS = (ExecutionKind.CONTACT_FORM, ExecutionKind.NEWSLETTER)
+
+
+class ExecutionResult(models.TextChoices):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class DeliveryStatus(models.TextChoices):
+    DELIVERED = "delivered"
+    DEEPLINK_OPENED = "deeplink_opened"
+    OPTIMISTIC = "optimistic"
+    FAILED = "failed"
+
+
+class DeliveryMethod(models.TextChoices):
+    SAME_PAGE = "same_page"
+    HIDDEN_IFRAME = "hidden_iframe"
+    DEEP_LINK = "deep_link"
+
+
+class ActionExecution(models.Model):
+    """One proposed widget action; `result` is null while the visitor's browser has not answered.
+
+    contactMetadata is kept as columns, not as a JSON blob, so the admin can filter, count and
+    take percentiles of it in the database.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="executions")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="executions")
+    visitor_id = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16, choices=ExecutionKind.choices)
+    label = models.CharField(max_length=200)
+    target_url = models.CharField(max_length=2048)
+    params = models.JSONField(default=dict, blank=True)
+    params_masked_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=16, choices=ExecutionResult.choices, null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+    delivery_status = models.CharField(max_length=16, choices=DeliveryStatus.choices, null=True, blank=True)
+    delivery_method = models.CharField(max_length=16, choices=DeliveryMethod.choices, null=True, blank=True)
+    signal_source = models.CharField(max_length=64, null=True, blank=True)
+    network_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    submit_to_signal_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # Contact Submissions: newest first within the two personal-data kinds, and its filters.
+            models.Index(
+                F("created_at").desc(),
+                name="exec_contact_recent",
+                condition=Q(kind__in=["contact_form", "newsletter"]),
+            ),
+            models.Index(fields=["bot", "-created_at"], name="exec_bot_recent"),
+            models.Index(fields=["result", "-created_at"], name="exec_result_recent"),
+            models.Index(fields=["delivery_status", "-created_at"], name="exec_delivery_status_recent"),
+            models.Index(fields=["delivery_method", "-created_at"], name="exec_delivery_method_recent"),
+            models.Index(fields=["visitor_id"], name="exec_visitor"),
+            # expire_executions: pending rows by age.
+            models.Index(fields=["created_at"], name="exec_pending_age", condition=Q(result__isnull=True)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["contact_form", "newsletter", "booking"]), name="exec_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(result__isnull=True)
+                | Q(result__in=["success", "failure", "cancelled", "expired"]),
+                name="exec_result_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(result__isnull=True, completed_at__isnull=True)
+                | Q(result__isnull=False, completed_at__isnull=False),
+                name="exec_completed_iff_result",
+            ),
+            models.CheckConstraint(
+                condition=Q(network_status__isnull=True)
+                | Q(network_status__gte=100, network_status__lte=599),
+                name="exec_network_status_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(submit_to_signal_ms__isnull=True) | Q(submit_to_signal_ms__lte=86_400_000),
+                name="exec_submit_to_signal_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.result or 'pending'})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Triggered actions
+
+
+class FireOn(models.TextChoices):
+    TRUE = "true"
+    FALSE = "false"
+    ALWAYS = "always"
+
+
+class Action(models.Model):
+    """A service's action as it is now; every version, this one included, is an ActionVersion."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="actions")
+    action_id = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    target_url = models.CharField(max_length=2048)
+    fire_on = models.CharField(max_length=8, choices=FireOn.choices, default=FireOn.TRUE)
+    timeout_ms = models.PositiveIntegerField(default=5000)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service", "action_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "action_id"], name="action_unique_per_service"),
+            models.CheckConstraint(
+                condition=Q(action_id__regex=r"^[a-z0-9][a-z0-9_-]{0,63}$"), name="action_id_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(fire_on__in=["true", "false", "always"]), name="action_fire_on_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(timeout_ms__gte=100, timeout_ms__lte=30_000), name="action_timeout_range"
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="action_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} v{self.version}"
+
+
+class ActionVersion(models.Model):
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    target_url = models.CharField(max_length=2048)
+    fire_on = models.CharField(max_length=8, choices=FireOn.choices)
+    timeout_ms = models.PositiveIntegerField()
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["action", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["action", "version"], name="action_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action.action_id} v{self.version}"
+
+
+class TriggerStatus(models.TextChoices):
+    TRIGGERED = "triggered"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    WOULD_TRIGGER = "would_trigger"
+    # An Idempotency-Key's row while its first request is still sending.
+    IN_PROGRESS = "in_progress"
+
+
+class ActionTrigger(models.Model):
+    """Every trigger request, dry runs included, and the ActionResult it answered."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="action_triggers")
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="triggers")
+    action_version = models.PositiveIntegerField()
+    decision = models.BooleanField(null=True, blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=TriggerStatus.choices)
+    payload_sent = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # SHA-256 of the request body, to tell a retry from a different request under one key.
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["action", "-created_at"], name="trigger_action_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="trigger_idempotency_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["triggered", "skipped", "failed", "would_trigger", "in_progress"]),
+                name="trigger_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} v{self.action_version}: {self.status}"
