@@ -18,3 +18,12 @@ def webhook_enqueue(
         payload={"type": event_type, **payload},
         next_attempt_at=timezone.now(),
     )
+
+
+def webhook_replay(*, event: WebhookEvent) -> WebhookEvent:
+    """Queue a stored event again, under the same webhook-id, whatever its state."""
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=WebhookEvent.Status.PENDING, next_attempt_at=timezone.now(), locked_until=None
+    )
+    event.refresh_from_db()
+    return event
