@@ -35,8 +35,6 @@ def json_body(request: Request | HttpRequest) -> dict[str, Any]:
     cached = getattr(django_request, "_json_body", None)
     if cached is not None:
         return cached
-    if not is_json_content_type(django_request.content_type or ""):
-        raise errors.UnsupportedMediaType()
     try:
         length = int(django_request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -44,6 +42,10 @@ def json_body(request: Request | HttpRequest) -> dict[str, Any]:
     if length > settings.API_MAX_BODY_BYTES:
         raise errors.PayloadTooLarge()
     raw = django_request.body
+    if not raw.strip():
+        raise errors.InvalidRequest("The body is empty; send a JSON object.")
+    if not is_json_content_type(django_request.content_type or ""):
+        raise errors.UnsupportedMediaType()
     if len(raw) > settings.API_MAX_BODY_BYTES:
         raise errors.PayloadTooLarge()
     data = parse_json_object(raw)

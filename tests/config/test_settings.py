@@ -1,0 +1,126 @@
+"""Settings come from the environment (contract 1); each case runs in a fresh process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "engine": db["ENGINE"],
+    "conn_max_age": db.get("CONN_MAX_AGE"),
+    "health_checks": db.get("CONN_HEALTH_CHECKS"),
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "secure_cookies": settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE,
+    "allow_private": settings.OUTBOUND_ALLOW_PRIVATE,
+    "trigger_rate": settings.ACTIONS_TRIGGER_RATE,
+    "allowed_hosts": settings.ALLOWED_HOSTS,
+}))
+"""
+
+
+def run_python(code: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}
+    }
+    environment["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    for key, value in env.items():
+        if value is not None:
+            environment[key] = value
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def settings_under(**env: str | None) -> dict[str, object]:
+    result = run_python(PRINT_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_without_secret_key_and_debug_off_the_server_refuses_to_start() -> None:
+    result = run_python(PRINT_SETTINGS)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_defaults_when_debug_is_off() -> None:
+    values = settings_under(SECRET_KEY="s" * 50)
+    assert values["debug"] is False
+    assert values["secure_cookies"] is True
+    assert values["allow_private"] is False
+    assert values["trigger_rate"] == "600/m"
+    assert values["allowed_hosts"] == []
+
+
+def test_embedded_default_is_sqlite_and_an_in_process_cache() -> None:
+    values = settings_under(DEBUG="true")
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_database_url_selects_postgresql_with_persistent_connections() -> None:
+    values = settings_under(SECRET_KEY="s" * 50, DATABASE_URL="postgres://u:p@db.internal:5432/loopback")
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["conn_max_age"] == 600
+    assert values["health_checks"] is True
+
+
+def test_redis_url_puts_the_cache_and_rate_limits_in_redis() -> None:
+    values = settings_under(SECRET_KEY="s" * 50, REDIS_URL="redis://127.0.0.1:6379/0")
+    assert values["cache"] == "django_redis.cache.RedisCache"
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_boolean_setting_that_is_not_a_boolean_is_refused(value: str) -> None:
+    result = run_python(PRINT_SETTINGS, DEBUG=value)
+    assert result.returncode != 0
+    assert "DEBUG must be true or false" in result.stderr
+
+
+def manage(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
+    return run_python(
+        f"import sys; sys.argv = ['manage.py', *{list(args)!r}]; import manage; manage.main()", **env
+    )
+
+
+def test_check_passes_with_redis_and_no_ratelimit_check_is_silenced() -> None:
+    result = manage(
+        "check", "--fail-level", "WARNING", SECRET_KEY="s" * 50, REDIS_URL="redis://127.0.0.1:6379/0"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "django_ratelimit" not in result.stdout + result.stderr
+
+
+def test_check_passes_on_the_embedded_default() -> None:
+    result = manage("check", "--fail-level", "WARNING", DEBUG="true")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_reports_an_in_process_cache() -> None:
+    result = manage("check", "--deploy", SECRET_KEY="s" * 50)
+    assert "config.W001" in result.stdout + result.stderr
+    assert "REDIS_URL is not set" in result.stdout + result.stderr
+
+
+def test_the_wsgi_server_warns_at_start_without_redis() -> None:
+    result = run_python("import config.wsgi", SECRET_KEY="s" * 50)
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["level"] == "WARNING"
+    assert "REDIS_URL is not set" in line["message"]
+
+
+def test_the_wsgi_server_is_quiet_with_redis() -> None:
+    result = run_python("import config.wsgi", SECRET_KEY="s" * 50, REDIS_URL="redis://127.0.0.1:6379/0")
+    assert result.returncode == 0, result.stderr
+    assert "REDIS_URL" not in result.stderr
