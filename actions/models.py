@@ -220,3 +220,20 @@ class ActionTrigger(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action_id} v{self.action_version}: {self.status}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Admin
+
+
+class ContactSubmission(ActionExecution):
+    """The executions of the two kinds whose params hold personal data, as the admin lists them.
+
+    A proxy, so that Contact Submissions has its own admin page and its own view permission.
+    """
+
+    class Meta:
+        proxy = True
+        ordering = ["-created_at"]
+        verbose_name = "contact submission"
+        verbose_name_plural = "contact submissions"
