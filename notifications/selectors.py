@@ -1,0 +1,107 @@
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+
+from config.accounts.models import Service
+from config.api.errors import InvalidRequest
+from notifications.errors import NotificationAccessDenied, NotificationNotFound
+from notifications.models import Notification, NotificationStatus, open_at, overdue_at
+
+
+def _parse_id(notification_id: Any) -> uuid.UUID:
+    if isinstance(notification_id, str):
+        try:
+            return uuid.UUID(notification_id)
+        except ValueError:
+            pass
+    # Not a UUID can name no notification: the same 404 as an unknown one.
+    raise NotificationNotFound()
+
+
+def _with_people() -> QuerySet[Notification]:
+    return Notification.objects.select_related("service", "recipient", "responder")
+
+
+def recipient_get(*, username: Any) -> Any:
+    """The active user a service addresses by username, or 400 naming `recipient`."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise InvalidRequest("recipient: there is no such user.", details={"field": "recipient"})
+    return user
+
+
+def notification_get_for_service(*, service: Service, notification_id: Any) -> Notification:
+    """Another service's notification answers exactly like a missing one (404)."""
+    notification = _with_people().filter(pk=_parse_id(notification_id), service=service).first()
+    if notification is None:
+        raise NotificationNotFound()
+    return notification
+
+
+def notification_get_for_recipient(*, user: Any, notification_id: Any) -> Notification:
+    """404 when it does not exist, then 403 when it is addressed to someone else (the seed's order)."""
+    notification = _with_people().filter(pk=_parse_id(notification_id)).first()
+    if notification is None:
+        raise NotificationNotFound()
+    if notification.recipient_id != user.pk:
+        raise NotificationAccessDenied()
+    return notification
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of the inbox ends: the last row's (created_at, id), newest first."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+    def encode(self) -> str:
+        raw = json.dumps([self.created_at.isoformat(), str(self.id)]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> "Cursor":
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            created_at, row_id = json.loads(raw)
+            cursor = cls(created_at=datetime.fromisoformat(created_at), id=uuid.UUID(row_id))
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            raise InvalidRequest(
+                "cursor: not a cursor this server made.", details={"field": "cursor"}
+            ) from None
+        if cursor.created_at.tzinfo is None:
+            raise InvalidRequest("cursor: not a cursor this server made.", details={"field": "cursor"})
+        return cursor
+
+
+def _status_condition(status: str, now: datetime) -> Q:
+    if status == NotificationStatus.PENDING:
+        return open_at(now)
+    if status == NotificationStatus.EXPIRED:
+        return Q(status=NotificationStatus.EXPIRED) | overdue_at(now)
+    return Q(status=status)
+
+
+def notifications_for_recipient(
+    *, user: Any, now: datetime, status: str | None = None, after: Cursor | None = None, limit: int = 50
+) -> tuple[list[Notification], Cursor | None]:
+    """One page of the person's own notifications, newest first, and the cursor of the next page."""
+    rows = _with_people().filter(recipient=user)
+    if status is not None:
+        rows = rows.filter(_status_condition(status, now))
+    if after is not None:
+        rows = rows.filter(
+            Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
+        )
+    page = list(rows.order_by("-created_at", "-id")[: limit + 1])
+    if len(page) <= limit:
+        return page, None
+    last = page[limit - 1]
+    return page[:limit], Cursor(created_at=last.created_at, id=last.id)

@@ -1,0 +1,264 @@
+"""Writes on notifications. Every state change is decided by the database (a conditional UPDATE on
+an open row, or a row lock), and every webhook is queued in the transaction of its change.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django_ratelimit.core import get_usage
+
+from config.accounts.models import Service
+from config.accounts.services import user_token_issue
+from config.api.errors import ApiError, InvalidRequest, RateLimited, Unauthenticated
+from config.outbound.models import WebhookEvent
+from config.outbound.services import webhook_enqueue, webhook_replay
+from notifications.errors import (
+    InvalidActionId,
+    NotificationAccessDenied,
+    NotificationAlreadyResponded,
+    NotificationExpired,
+    NotificationInvalidated,
+)
+from notifications.models import Notification, NotificationStatus, open_at, overdue_at
+from notifications.render import responder_render, rfc3339
+from notifications.validation import actions_validate, non_finite_path, response_data_validate
+
+RESPONDED_EVENT = "notification.responded"
+EXPIRED_EVENT = "notification.expired"
+NOTIFICATION_EVENTS = (RESPONDED_EVENT, EXPIRED_EVENT)
+
+EXPIRE_BATCH_SIZE = 1000
+REPLAY_BATCH_SIZE = 500
+
+# Brute-force protection of POST /api/v1/client/token: failed attempts only, in fixed windows.
+# Per username, so one account cannot be guessed at; per client address, so one client cannot
+# spray many accounts. Behind a proxy, the address is what RATELIMIT_IP_META_KEY names.
+TOKEN_FAILURES_PER_USERNAME = "5/15m"
+TOKEN_FAILURES_PER_ADDRESS = "20/15m"
+
+
+def notification_state_error(notification: Notification, *, now: datetime) -> ApiError | None:
+    """The 409 a terminal (or overdue) notification answers with; None while it is open."""
+    if notification.status == NotificationStatus.RESPONDED:
+        return NotificationAlreadyResponded()
+    if notification.status == NotificationStatus.INVALIDATED:
+        return NotificationInvalidated()
+    if notification.status == NotificationStatus.EXPIRED or notification.is_overdue(now):
+        return NotificationExpired()
+    return None
+
+
+def _lost_race(notification: Notification, *, now: datetime) -> ApiError:
+    # The conditional UPDATE found the row no longer open: someone else changed it first.
+    notification.refresh_from_db(fields=["status", "deadline"])
+    return notification_state_error(notification, now=now) or NotificationAlreadyResponded()
+
+
+def notification_create(
+    *,
+    service: Service,
+    recipient: User,
+    title: str,
+    actions: Any,
+    description: str = "",
+    deadline: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Notification:
+    now = timezone.now()
+    if deadline is not None and deadline <= now:
+        raise InvalidRequest("deadline: must be in the future.", details={"field": "deadline"})
+    metadata = metadata or {}
+    non_finite = non_finite_path(metadata, "metadata")
+    if non_finite:
+        raise InvalidRequest(f"{non_finite}: is not a finite number.", details={"field": non_finite})
+    return Notification.objects.create(
+        service=service,
+        recipient=recipient,
+        title=title,
+        description=description,
+        deadline=deadline,
+        metadata=metadata,
+        actions=actions_validate(actions),
+    )
+
+
+def notification_invalidate(*, notification: Notification, reason: str) -> Notification:
+    """Withdraw a pending notification; 409 with the code of its state when it is not pending."""
+    now = timezone.now()
+    with transaction.atomic():
+        won = Notification.objects.filter(open_at(now), pk=notification.pk).update(
+            status=NotificationStatus.INVALIDATED, invalidated_at=now, invalidation_reason=reason
+        )
+    if not won:
+        raise _lost_race(notification, now=now)
+    notification.status = NotificationStatus.INVALIDATED
+    notification.invalidated_at = now
+    notification.invalidation_reason = reason
+    return notification
+
+
+def notification_respond(
+    *, notification: Notification, responder: User, action_id: Any, response_data: Any
+) -> Notification:
+    """Record the one answer and queue `notification.responded`, in one transaction.
+
+    Checks run in the contract's order after the 404: 403, 409, INVALID_ACTION_ID, then the
+    answer itself (400 MISSING_REQUIRED_FIELD / INVALID_RESPONSE_DATA, 422 CONSTRAINT_VIOLATION).
+    Of concurrent answers the conditional UPDATE lets exactly one through.
+    """
+    now = timezone.now()
+    if notification.recipient_id != responder.pk:
+        raise NotificationAccessDenied()
+    state_error = notification_state_error(notification, now=now)
+    if state_error is not None:
+        raise state_error
+    action = next((item for item in notification.actions if item["id"] == action_id), None)
+    if action is None:
+        raise InvalidActionId()
+    answer = response_data_validate(action=action, value=response_data)
+    # No savepoint: nothing inside raises on purpose (the 409 is raised after the block), and the
+    # endpoint stays within its query budget when called inside an outer transaction.
+    with transaction.atomic(savepoint=False):
+        won = Notification.objects.filter(open_at(now), pk=notification.pk).update(
+            status=NotificationStatus.RESPONDED,
+            response_action_id=action_id,
+            response_data=answer,
+            responded_at=now,
+            responder=responder,
+        )
+        if won:
+            notification.status = NotificationStatus.RESPONDED
+            notification.response_action_id = action_id
+            notification.response_data = answer
+            notification.responded_at = now
+            notification.responder = responder
+            webhook_enqueue(
+                service=notification.service,
+                event_type=RESPONDED_EVENT,
+                subject_id=notification.pk,
+                payload={
+                    "notification_id": str(notification.pk),
+                    "action_id": action_id,
+                    "response_data": answer,
+                    "responded_at": rfc3339(now),
+                    "responder": responder_render(notification),
+                    "metadata": notification.metadata,
+                },
+            )
+    if not won:
+        raise _lost_race(notification, now=now)
+    return notification
+
+
+def notifications_expire_overdue(*, dry_run: bool = False, batch_size: int = EXPIRE_BATCH_SIZE) -> int:
+    """Mark pending notifications past their deadline expired and queue `notification.expired`.
+
+    Works in batches, each its own transaction, so memory stays flat on any number of rows. On
+    PostgreSQL each batch locks its rows with SKIP LOCKED, so concurrent runs take disjoint rows
+    and no notification is expired or announced twice; SQLite runs one writer at a time.
+    """
+    if dry_run:
+        return Notification.objects.filter(overdue_at(timezone.now())).count()
+    total = 0
+    while True:
+        with transaction.atomic():
+            now = timezone.now()
+            batch = list(
+                Notification.objects.filter(overdue_at(now))
+                .order_by("deadline")
+                .select_for_update(skip_locked=True)
+                .values_list("id", "service_id", "metadata")[:batch_size]
+            )
+            if not batch:
+                break
+            Notification.objects.filter(pk__in=[row[0] for row in batch]).update(
+                status=NotificationStatus.EXPIRED, expired_at=now
+            )
+            services = Service.objects.in_bulk({row[1] for row in batch})
+            for notification_id, service_id, metadata in batch:
+                webhook_enqueue(
+                    service=services[service_id],
+                    event_type=EXPIRED_EVENT,
+                    subject_id=notification_id,
+                    payload={
+                        "notification_id": str(notification_id),
+                        "expired_at": rfc3339(now),
+                        "metadata": metadata,
+                    },
+                )
+        total += len(batch)
+        if len(batch) < batch_size:
+            break
+    return total
+
+
+def notification_events_replay(
+    *,
+    notifications: QuerySet[Notification],
+    dry_run: bool = False,
+    failed_only: bool = False,
+    since: datetime | None = None,
+) -> int:
+    """Queue the stored events of these notifications again, each under its own webhook-id.
+
+    `failed_only` keeps the events whose delivery gave up; `since` those stored at or after it.
+    """
+    events = WebhookEvent.objects.filter(
+        subject_id__in=notifications.values("pk"), event_type__in=NOTIFICATION_EVENTS
+    )
+    if failed_only:
+        events = events.filter(status=WebhookEvent.Status.FAILED)
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if dry_run:
+        return events.count()
+    replayed = 0
+    last_id = ""
+    while True:
+        # Keyset over the primary key: a replayed event may leave the filtered set (--failed).
+        batch = list(events.filter(pk__gt=last_id).order_by("pk")[:REPLAY_BATCH_SIZE])
+        for event in batch:
+            webhook_replay(event=event)
+        replayed += len(batch)
+        if len(batch) < REPLAY_BATCH_SIZE:
+            return replayed
+        last_id = batch[-1].pk
+
+
+def _token_failure_usages(
+    *, request: HttpRequest, username: str, increment: bool
+) -> list[dict[str, Any] | None]:
+    limits: list[tuple[str, str | Callable[[str, HttpRequest], str], str]] = [
+        (
+            "notifications.client_token.username",
+            lambda group, request: username.casefold(),
+            TOKEN_FAILURES_PER_USERNAME,
+        ),
+        ("notifications.client_token.address", "ip", TOKEN_FAILURES_PER_ADDRESS),
+    ]
+    return [
+        get_usage(request, group=group, key=key, rate=rate, increment=increment)
+        for group, key, rate in limits
+    ]
+
+
+def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:
+    """A new `ut_` user token for a correct username and password; 429 after repeated failures."""
+    for usage in _token_failure_usages(request=request, username=username, increment=False):
+        if usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"]):
+            raise RateLimited(
+                "Too many failed logins; retry after the number of seconds in Retry-After.",
+                retry_after=max(1, usage["time_left"]),
+            )
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        _token_failure_usages(request=request, username=username, increment=True)
+        raise Unauthenticated("The username or the password is wrong.")
+    return user_token_issue(user=user).secret
