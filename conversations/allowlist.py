@@ -6,6 +6,7 @@ not the apex. Scheme, host (lower-cased, IDNA, trailing dot dropped) and effecti
 equal. A target with userinfo, a non-http(s) scheme or no host never matches.
 """
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
@@ -13,10 +14,15 @@ from urllib.parse import SplitResult, urlsplit
 import idna
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_PATTERNS = 100
+MAX_URL_LENGTH = 2048
 # Browsers read a backslash as a slash and drop tabs and newlines; a URL holding any of them (or
 # any other control character or space) is refused rather than guessed at.
 _UNSAFE_CHARACTERS = re.compile(r"[\x00-\x20\x7f\\]")
 _DOT_SEGMENT = re.compile(r"%2e", re.IGNORECASE)
+# Browsers accept underscores and hyphens anywhere in an ASCII label; the rest of the rules of
+# a DNS name (length, characters) still hold.
+_ASCII_LABEL = re.compile(r"[a-z0-9_-]{1,63}")
 
 
 class InvalidUrl(ValueError):
@@ -53,18 +59,55 @@ class AllowPattern:
         return target.path == self.path or target.path.startswith(self.path + "/")
 
 
-def _normalise_host(host: str) -> str:
-    host = host.lower()
-    if host.endswith("."):
+def _is_numeric_label(label: str) -> bool:
+    # WHATWG URL: a host whose last label is a number is parsed as an IPv4 address.
+    return bool(re.fullmatch(r"[0-9]+|0[xX][0-9a-fA-F]*", label))
+
+
+def _normalise_ip(host: str) -> str | None:
+    """The canonical form of an IP literal, None when `host` is a domain name."""
+    if ":" in host:
+        if "%" in host:
+            raise InvalidUrl("an IPv6 zone identifier has no meaning on the web")
+        try:
+            return f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError as exc:
+            raise InvalidUrl(f"the host {host!r} is not a valid IPv6 address") from exc
+    if _is_numeric_label(host.rsplit(".", 1)[-1]):
+        # Only the dotted-decimal form is accepted: browsers read "0x7f.1" or "2130706433" as
+        # 127.0.0.1, and comparing such spellings as strings would be guessing.
+        try:
+            return str(ipaddress.IPv4Address(host))
+        except ValueError as exc:
+            raise InvalidUrl(f"the host {host!r} is neither a domain name nor a dotted IPv4 address") from exc
+    return None
+
+
+def _normalise_host(hostname: str) -> str:
+    host = hostname.lower()
+    if host.endswith(".") and not host.endswith(".."):
         host = host[:-1]
     if not host:
         raise InvalidUrl("the URL has no host")
-    if host.startswith("[") or re.fullmatch(r"[0-9.]+", host):
-        return host
-    try:
-        return idna.encode(host, uts46=True).decode("ascii")
-    except idna.IDNAError as exc:
-        raise InvalidUrl(f"the host {host!r} is not a valid domain name") from exc
+    ip = _normalise_ip(host)
+    if ip is not None:
+        return ip
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise InvalidUrl(f"the host {hostname!r} is not a valid domain name") from exc
+        if _normalise_ip(host) is not None:
+            raise InvalidUrl(f"the host {hostname!r} is not a valid domain name")
+    if len(host) > 253 or not all(_ASCII_LABEL.fullmatch(label) for label in host.split(".")):
+        raise InvalidUrl(f"the host {hostname!r} is not a valid domain name")
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                idna.decode(label)
+            except idna.IDNAError as exc:
+                raise InvalidUrl(f"the host {hostname!r} holds an invalid IDNA label") from exc
+    return host
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -121,6 +164,8 @@ def parse_target(url: str) -> ParsedTarget:
 
 def parse_pattern(pattern: str) -> AllowPattern:
     """Parse an allowlist pattern; InvalidUrl says what is wrong with it."""
+    if len(pattern) > MAX_URL_LENGTH:
+        raise InvalidUrl(f"a pattern is at most {MAX_URL_LENGTH} characters long")
     parts = _split(pattern)
     if "@" in parts.netloc:
         raise InvalidUrl("a pattern may not carry a user name or password")
@@ -130,9 +175,11 @@ def parse_pattern(pattern: str) -> AllowPattern:
     wildcard = hostname.startswith("*.")
     if wildcard:
         hostname = hostname[2:]
-    if "*" in hostname:
+    if "*" in hostname or (not wildcard and "*" in parts.netloc):
         raise InvalidUrl("a wildcard may only stand as the first label, as in https://*.example.com")
     host = _normalise_host(hostname)
+    if wildcard and (host.startswith("[") or _is_numeric_label(host.rsplit(".", 1)[-1])):
+        raise InvalidUrl("a wildcard stands for subdomains of a domain name, not of an IP address")
     if wildcard and "." not in host:
         raise InvalidUrl("a wildcard needs a parent domain with at least two labels")
     path = _remove_dot_segments(parts.path) if parts.path else ""
@@ -146,9 +193,11 @@ def parse_pattern(pattern: str) -> AllowPattern:
 
 
 def validate_patterns(patterns: object) -> list[str]:
-    """The patterns, checked; InvalidUrl quotes the first bad one."""
+    """The patterns, checked and without duplicates; InvalidUrl quotes the first bad one."""
     if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
         raise InvalidUrl("allowedTargets must be a list of strings")
+    if len(patterns) > MAX_PATTERNS:
+        raise InvalidUrl(f"an allowlist holds at most {MAX_PATTERNS} patterns")
     for pattern in patterns:
         try:
             parse_pattern(pattern)

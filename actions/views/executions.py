@@ -1,0 +1,197 @@
+"""Widget family (`/v1`): action executions and the visitor's public result post (contract 2)."""
+
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from actions.models import ActionExecution, DeliveryMethod, DeliveryStatus, ExecutionKind, ExecutionResult
+from actions.selectors.executions import execution_get_for_result, execution_get_for_service
+from actions.services.executions import (
+    CONTACT_METADATA_COLUMNS,
+    execution_create,
+    execution_record_result,
+    result_post_rate_limit_check,
+)
+from config.api.views import PublicApiView, ServiceApiView
+from conversations.selectors import bot_get_for_service
+from conversations.views import StrictCharField, StrictIntegerField, WidgetInputSerializer, rfc3339
+
+# Deep enough for any form; shallow enough that walking it (masking) never nears the recursion limit.
+MAX_PARAMS_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def contact_metadata_body(execution: ActionExecution) -> dict[str, Any] | None:
+    metadata = {key: getattr(execution, column) for key, column in CONTACT_METADATA_COLUMNS.items()}
+    return metadata if any(value is not None for value in metadata.values()) else None
+
+
+def proposal_data(execution: ActionExecution) -> dict[str, Any]:
+    return {
+        "executionId": str(execution.id),
+        "conversationId": str(execution.conversation_id),
+        "visitorId": execution.visitor_id,
+        "kind": execution.kind,
+        "label": execution.label,
+        "targetUrl": execution.target_url,
+        "params": execution.params,
+    }
+
+
+def execution_body(execution: ActionExecution) -> dict[str, Any]:
+    return {
+        **proposal_data(execution),
+        "result": execution.result,
+        "error": execution.error,
+        "contactMetadata": contact_metadata_body(execution),
+        "createdAt": rfc3339(execution.created_at),
+        "completedAt": rfc3339(execution.completed_at),
+    }
+
+
+class ContactMetadataSerializer(serializers.Serializer):
+    # null means "not observed", the same as leaving the key out.
+    deliveryStatus = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False, allow_null=True)
+    deliveryMethod = serializers.ChoiceField(choices=DeliveryMethod.choices, required=False, allow_null=True)
+    signalSource = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
+    networkStatus = StrictIntegerField(min_value=100, max_value=599, required=False, allow_null=True)
+    submitToSignalMs = StrictIntegerField(min_value=0, max_value=86_400_000, required=False, allow_null=True)
+
+
+_PROPOSAL_DATA: dict[str, serializers.Field] = {
+    "executionId": serializers.UUIDField(),
+    "conversationId": serializers.UUIDField(),
+    "visitorId": serializers.CharField(),
+    "kind": serializers.ChoiceField(choices=ExecutionKind.choices),
+    "label": serializers.CharField(),
+    "targetUrl": serializers.CharField(),
+    "params": serializers.DictField(),
+}
+_EXECUTION = inline_serializer(
+    "ActionExecution",
+    {
+        **_PROPOSAL_DATA,
+        "result": serializers.ChoiceField(choices=ExecutionResult.choices, allow_null=True),
+        "error": serializers.CharField(allow_null=True),
+        "contactMetadata": ContactMetadataSerializer(allow_null=True),
+        "createdAt": serializers.DateTimeField(),
+        "completedAt": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
+class ExecutionCreateApi(ServiceApiView):
+    class InputSerializer(WidgetInputSerializer):
+        visitorId = StrictCharField(min_length=1, max_length=128)
+        kind = serializers.ChoiceField(choices=ExecutionKind.choices)
+        # DRF pops declared fields off the class, so this does not clash with Field.label.
+        label = StrictCharField(min_length=1, max_length=200)  # type: ignore[assignment]
+        targetUrl = StrictCharField(max_length=2048)
+        params = serializers.DictField(required=False, allow_null=True)
+        conversationId = StrictCharField(required=False, allow_null=True)
+
+        def validate_params(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
+            if value is not None and _depth(value) > MAX_PARAMS_DEPTH:
+                raise serializers.ValidationError(f"params may nest at most {MAX_PARAMS_DEPTH} levels deep.")
+            return value
+
+        def validate_conversationId(self, value: str | None) -> str | None:
+            if value is not None:
+                try:
+                    uuid.UUID(value)
+                except ValueError:
+                    raise serializers.ValidationError("Must be a UUID.") from None
+            return value
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: inline_serializer(
+                "ActionProposal",
+                {
+                    "type": serializers.ChoiceField(choices=["data-action-proposal"]),
+                    "id": serializers.UUIDField(),
+                    "data": inline_serializer("ActionProposalData", _PROPOSAL_DATA),
+                },
+            ),
+            400: OpenApiResponse(description="INVALID_REQUEST (also: targetUrl not an absolute http(s) URL)"),
+            403: OpenApiResponse(
+                description="FORBIDDEN_TARGET: userinfo in targetUrl, or not on the allowlist"
+            ),
+            404: OpenApiResponse(description="NOT_FOUND: unknown or foreign bot or conversation"),
+        },
+    )
+    def post(self, request: Request, bot_id: str) -> Response:
+        bot = bot_get_for_service(service=self.service(request), bot_id=bot_id)
+        data = self.InputSerializer.from_request(request)
+        execution = execution_create(
+            bot=bot,
+            visitor_id=data["visitorId"],
+            kind=data["kind"],
+            label=data["label"],
+            target_url=data["targetUrl"],
+            params=data.get("params"),
+            conversation_id=data.get("conversationId"),
+        )
+        return Response(
+            {"type": "data-action-proposal", "id": str(execution.id), "data": proposal_data(execution)},
+            status=201,
+        )
+
+
+class ExecutionDetailApi(ServiceApiView):
+    @extend_schema(responses={200: _EXECUTION, 404: OpenApiResponse(description="NOT_FOUND")})
+    def get(self, request: Request, bot_id: str, execution_id: str) -> Response:
+        execution = execution_get_for_service(
+            service=self.service(request), bot_id=bot_id, execution_id=execution_id
+        )
+        return Response(execution_body(execution))
+
+
+class ExecutionResultApi(PublicApiView):
+    class InputSerializer(WidgetInputSerializer):
+        result = serializers.ChoiceField(
+            choices=[ExecutionResult.SUCCESS, ExecutionResult.FAILURE, ExecutionResult.CANCELLED]
+        )
+        error = StrictCharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
+        contactMetadata = ContactMetadataSerializer(required=False, allow_null=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                "ActionResultAccepted",
+                {"ok": serializers.BooleanField(), "result": serializers.CharField()},
+            ),
+            400: OpenApiResponse(description="INVALID_REQUEST"),
+            403: OpenApiResponse(description="FORBIDDEN_TARGET: nothing recorded, the row stays pending"),
+            404: OpenApiResponse(description="NOT_FOUND: not a UUID, or no such execution"),
+            409: OpenApiResponse(description="ALREADY_COMPLETED"),
+            429: OpenApiResponse(description="RATE_LIMITED, with Retry-After"),
+        },
+    )
+    def post(self, request: Request, execution_id: str) -> Response:
+        execution = execution_get_for_result(execution_id=execution_id)  # 404 first
+        result_post_rate_limit_check(execution=execution)  # then 429
+        data = self.InputSerializer.from_request(request)  # then 400
+        execution_record_result(  # 409, 403, 200
+            execution=execution,
+            result=data["result"],
+            error=data.get("error"),
+            contact_metadata=data.get("contactMetadata"),
+        )
+        return Response({"ok": True, "result": data["result"]})
