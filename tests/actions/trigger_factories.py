@@ -105,7 +105,7 @@ def running_receiver(*, slow_seconds: float = 1.0) -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(box))
     server.daemon_threads = True
     box.append(Receiver(base_url=f"http://127.0.0.1:{server.server_address[1]}", slow_seconds=slow_seconds))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield box[0]
