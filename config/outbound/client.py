@@ -1,27 +1,51 @@
 """The one outbound HTTP client: a signed JSON POST that cannot be pointed inside our network.
 
-Every request is signed per Standard Webhooks with the owning service's `whsec_` secret. Redirects
-are never followed. Unless OUTBOUND_ALLOW_PRIVATE is true, requests-hardened refuses any address
-that is not public, judged on the address it actually connects to (after DNS), so a public name
-resolving to 127.0.0.1 is refused too.
+- Signed per Standard Webhooks with the owning service's `whsec_` secret (the `standardwebhooks`
+  library makes the signature, so any receiver using a Standard Webhooks library verifies it).
+- Redirects are never followed: a 3xx is a failed attempt of kind `redirect`.
+- One total deadline per request. Socket timeouts alone restart on every byte, so a receiver
+  trickling its answer could hold a worker forever; a watchdog shuts the connection's socket down
+  when the deadline passes. (Name resolution is not covered: it is bounded by the resolver's own
+  timeouts.) Once the status line and headers are in before the deadline, the status decides;
+  the body is read as far as it got, at most the first 4 KiB.
+- Unless OUTBOUND_ALLOW_PRIVATE is true, only public addresses are reached. requests-hardened
+  resolves the name once, refuses a non-public address and connects to exactly the address it
+  checked (so DNS rebinding and spellings such as `2130706433`, `0177.0.0.1` or `[::ffff:127.0.0.1]`
+  do not help); on top of its check we refuse what Python's `ipaddress` does not count as global
+  (IPv4-compatible and site-local IPv6 among them) and IP literals before any resolution.
 """
 
+import contextlib
+import contextvars
+import ipaddress
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
-from requests_hardened.ip_filter import InvalidIPAddress
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
 from standardwebhooks import Webhook
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import HTTPError, LocationValueError
 
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "loopback-webhooks/1"
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
 
 class ErrorKind:
+    # Refused before anything was sent: a non-public address, or not an http(s) URL at all.
     REFUSED_DESTINATION = "refused_destination"
     TIMEOUT = "timeout"
     CONNECTION = "connection"
@@ -52,55 +76,192 @@ def sign(*, secret: str, message_id: str, timestamp: datetime, body: bytes) -> d
     }
 
 
-def _session() -> HTTPSession:
-    allow_private = settings.OUTBOUND_ALLOW_PRIVATE
+def is_public_address(ip: IPAddress) -> bool:
+    """True only for an address on the public internet (the SSRF rule of contract 5)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return False
+    if any(ip in network for network in EXTRA_BLOCKED_NET_RANGES):
+        return False
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+class _Deadline:
+    """Shuts down every socket of one request when its time is up, wherever the request is blocked."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # An OSError means the socket is already closed: nothing left to interrupt.
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+# The deadline of the request running in this thread; connections register their socket with it.
+_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "outbound_deadline", default=None
+)
+
+
+def _watched(sock: socket.socket) -> socket.socket:
+    deadline = _current_deadline.get()
+    if deadline is not None:
+        deadline.watch(sock)
+    return sock
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _watched(super()._new_conn())
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    # The raw socket, before TLS wraps it: shutting it down also interrupts a stuck handshake.
+    def _new_conn(self) -> socket.socket:
+        return _watched(super()._new_conn())
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _PublicOnlyAdapter(IPFilterAdapter, _DeadlineAdapter):
+    """requests-hardened's filter (resolve once, refuse, pin the address), with a stricter rule."""
+
+    def __init__(self, *, https: bool) -> None:
+        # Loopback stays refused here; OUTBOUND_ALLOW_PRIVATE drops this adapter altogether.
+        IPFilterAdapter.__init__(self, is_https_proto=https, allow_loopback=False)
+
+    def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
+        literal = _ip_literal(urlsplit(request.url).hostname or "")
+        if literal is not None and not is_public_address(literal):
+            raise InvalidIPAddress(literal)
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        connected = ipaddress.ip_address(host_params["host"].strip("[]"))
+        if not is_public_address(connected):
+            raise InvalidIPAddress(connected)
+        return host_params, pool_kwargs
+
+
+def _ip_literal(host: str) -> IPAddress | None:
+    # Judged before resolution: a resolver without IPv6 would answer `[::1]` with "no such host",
+    # and a zone id (`fe80::1%eth0`) is not resolvable at all; both are refusals, not network errors.
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _session(timeout_seconds: float) -> HTTPSession:
     session = HTTPSession(
         Config(
-            ip_filter_enable=not allow_private,
+            # The address filter is mounted below (requests-hardened's adapter, made stricter).
+            ip_filter_enable=False,
             ip_filter_allow_loopback_ips=False,
             never_redirect=True,
-            default_timeout=(5.0, settings.WEBHOOK_TIMEOUT_SECONDS),
+            default_timeout=(timeout_seconds, timeout_seconds),
             user_agent_override=USER_AGENT,
         )
     )
+    if settings.OUTBOUND_ALLOW_PRIVATE:
+        adapters: dict[str, HTTPAdapter] = {"http://": _DeadlineAdapter(), "https://": _DeadlineAdapter()}
+    else:
+        adapters = {
+            "http://": _PublicOnlyAdapter(https=False),
+            "https://": _PublicOnlyAdapter(https=True),
+        }
+    for prefix, adapter in adapters.items():
+        session.mount(prefix, adapter)
     # A proxy from the environment would connect on our behalf and slip past the address filter.
     session.trust_env = False
     return session
 
 
 def _retry_after(response: requests.Response) -> int | None:
-    value = response.headers.get("Retry-After")
+    value = (response.headers.get("Retry-After") or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
-        return int(value.strip())
+    if value.isdigit():
+        return int(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        return None
     return max(0, int((when - datetime.now(UTC)).total_seconds()))
 
 
-def _read_prefix(response: requests.Response, deadline: float) -> str:
-    collected = b""
-    for chunk in response.iter_content(chunk_size=1024):
-        collected += chunk
-        if len(collected) >= RESPONSE_BODY_LIMIT or time.monotonic() > deadline:
-            break
-    return collected[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace")
+def _read_prefix(response: requests.Response) -> str:
+    collected = bytearray()
+    try:
+        # read1 returns what has arrived (one read), so a body cut short still leaves its start.
+        while len(collected) < RESPONSE_BODY_LIMIT:
+            chunk = response.raw.read1(RESPONSE_BODY_LIMIT - len(collected), decode_content=True)
+            if not chunk:
+                break
+            collected += chunk
+    except (HTTPError, OSError):
+        # The status already arrived and decides; a body cut short (by the deadline or a dropped
+        # connection) is kept as far as it came.
+        pass
+    # PostgreSQL text cannot hold NUL, and the answer is only kept for people to read.
+    return bytes(collected[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 def post_signed(
     *, url: str, secret: str, message_id: str, body: bytes, timeout_seconds: float
 ) -> OutboundResult:
-    """POST `body` (JSON) to `url`, signed; never raises for anything the far side does."""
+    """POST `body` (JSON) to `url`, signed; never raises for anything the far side does.
+
+    `timeout_seconds` bounds the whole request, connecting and reading the answer included.
+    """
     headers = {"Content-Type": "application/json"}
     headers.update(sign(secret=secret, message_id=message_id, timestamp=datetime.now(UTC), body=body))
     started = time.monotonic()
-    deadline = started + timeout_seconds
 
-    def finish(**fields: object) -> OutboundResult:
-        defaults: dict[str, object] = {
+    def finish(**fields: Any) -> OutboundResult:
+        defaults: dict[str, Any] = {
             "status_code": None,
             "error_kind": None,
             "error": "",
@@ -108,49 +269,63 @@ def post_signed(
             "retry_after_seconds": None,
         }
         defaults.update(fields)
-        return OutboundResult(duration_ms=int((time.monotonic() - started) * 1000), **defaults)  # type: ignore[arg-type]
+        return OutboundResult(duration_ms=int((time.monotonic() - started) * 1000), **defaults)
 
+    too_slow = f"no answer within {timeout_seconds:g} s"
+    deadline = _Deadline(timeout_seconds)
+    context_token = _current_deadline.set(deadline)
     try:
-        with _session() as session:
+        with _session(timeout_seconds) as session:
             response = session.post(
                 url,
                 data=body,
                 headers=headers,
-                timeout=(min(timeout_seconds, 5.0), timeout_seconds),
+                timeout=(timeout_seconds, timeout_seconds),
                 allow_redirects=False,
                 stream=True,
             )
             with response:
-                body_prefix = _read_prefix(response, deadline)
-    except InvalidIPAddress:
-        return finish(error_kind=ErrorKind.REFUSED_DESTINATION, error="destination address is not public")
-    except requests.Timeout:
-        return finish(error_kind=ErrorKind.TIMEOUT, error=f"no answer within {timeout_seconds:g} s")
+                # Cut off by the deadline, a half-sent header block reads as complete: the check
+                # must come from the deadline itself, not from what was parsed.
+                answered_in_time = not deadline.expired
+                body_prefix = _read_prefix(response) if answered_in_time else ""
+    except InvalidIPAddress as exc:
+        return finish(
+            error_kind=ErrorKind.REFUSED_DESTINATION, error=f"refused: {exc} is not a public address"
+        )
+    except (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        LocationValueError,
+    ):
+        return finish(error_kind=ErrorKind.REFUSED_DESTINATION, error="refused: not an absolute http(s) URL")
     except requests.RequestException as exc:
+        if deadline.expired or isinstance(exc, requests.Timeout):
+            return finish(error_kind=ErrorKind.TIMEOUT, error=too_slow)
         return finish(
             error_kind=ErrorKind.CONNECTION, error=f"{type(exc).__name__}: could not complete the request"
         )
+    finally:
+        deadline.cancel()
+        _current_deadline.reset(context_token)
 
-    if time.monotonic() > deadline:
+    if not answered_in_time:
+        return finish(error_kind=ErrorKind.TIMEOUT, error=too_slow)
+    status = response.status_code
+    if 300 <= status < 400:
         return finish(
-            status_code=response.status_code,
-            error_kind=ErrorKind.TIMEOUT,
-            error=f"no complete answer within {timeout_seconds:g} s",
-            body_prefix=body_prefix,
-        )
-    if response.is_redirect or 300 <= response.status_code < 400:
-        return finish(
-            status_code=response.status_code,
+            status_code=status,
             error_kind=ErrorKind.REDIRECT,
-            error=f"answered {response.status_code} (redirects are not followed)",
+            error=f"answered {status} (redirects are not followed)",
             body_prefix=body_prefix,
         )
-    if not 200 <= response.status_code < 300:
+    if not 200 <= status < 300:
         return finish(
-            status_code=response.status_code,
+            status_code=status,
             error_kind=ErrorKind.HTTP_STATUS,
-            error=f"answered {response.status_code}",
+            error=f"answered {status}",
             body_prefix=body_prefix,
             retry_after_seconds=_retry_after(response),
         )
-    return finish(status_code=response.status_code, body_prefix=body_prefix)
+    return finish(status_code=status, body_prefix=body_prefix)

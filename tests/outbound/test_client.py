@@ -1,0 +1,255 @@
+"""The outbound client against real local receivers (contract 5)."""
+
+import json
+import socket
+from collections.abc import Callable
+
+import pytest
+from pytest_django.fixtures import Settings
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from config.accounts.secrets import new_webhook_secret
+from config.outbound.client import ErrorKind, OutboundResult, post_signed
+from tests.outbound.receivers import (
+    Receiver,
+    Respond,
+    answering,
+    hanging_up,
+    holding_until_released,
+    reply,
+    trickling_headers,
+)
+
+SECRET = new_webhook_secret()
+BODY = json.dumps({"type": "notification.responded", "notification_id": "n-1"}).encode()
+
+
+def post(url: str, *, timeout_seconds: float = 5.0, message_id: str = "msg_test") -> OutboundResult:
+    return post_signed(
+        url=url, secret=SECRET, message_id=message_id, body=BODY, timeout_seconds=timeout_seconds
+    )
+
+
+@pytest.fixture(autouse=True)
+def _private_allowed_unless_a_test_says_otherwise(settings: Settings) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+
+
+def test_a_2xx_is_ok_and_the_receiver_verifies_the_signature_with_a_standard_webhooks_library(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(answering(200, b'{"thanks": true}'))
+
+    result = post(receiver.url, message_id="msg_abc")
+
+    assert result.ok
+    assert (result.status_code, result.error_kind, result.body_prefix) == (200, None, '{"thanks": true}')
+    [received] = receiver.received
+    assert received.headers["Content-Type"] == "application/json"
+    assert received.headers["webhook-id"] == "msg_abc"
+    assert received.headers["webhook-signature"].startswith("v1,")
+    assert received.verified_payload(SECRET) == json.loads(BODY)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_webhook_secret()).verify(received.body, received.headers)
+
+
+def test_a_500_is_an_http_status_failure_with_the_answer_kept(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(answering(500, b"database on fire"))
+
+    result = post(receiver.url)
+
+    assert not result.ok
+    assert (result.status_code, result.error_kind) == (500, ErrorKind.HTTP_STATUS)
+    assert result.body_prefix == "database on fire"
+    assert result.retry_after_seconds is None
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [("120", 120), ("Thu, 01 Jan 1970 00:00:00 GMT", 0), ("soon", None)],
+)
+def test_a_429_reports_its_retry_after(
+    receivers: Callable[[Respond], Receiver], retry_after: str, expected: int | None
+) -> None:
+    receiver = receivers(answering(429, headers={"Retry-After": retry_after}))
+
+    result = post(receiver.url)
+
+    assert (result.status_code, result.error_kind, result.retry_after_seconds) == (
+        429,
+        ErrorKind.HTTP_STATUS,
+        expected,
+    )
+
+
+def test_only_the_first_4_kib_of_the_answer_are_kept_and_nul_bytes_are_replaced(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(answering(200, b"\x00" + b"x" * 10_000))
+
+    result = post(receiver.url)
+
+    assert result.ok
+    assert len(result.body_prefix) == 4096
+    assert result.body_prefix.startswith("\ufffdxxx")
+
+
+def test_a_redirect_is_not_followed(receivers: Callable[[Respond], Receiver]) -> None:
+    elsewhere = receivers(answering(200))
+    receiver = receivers(answering(307, headers={"Location": elsewhere.url}))
+
+    result = post(receiver.url)
+
+    assert (result.status_code, result.error_kind) == (307, ErrorKind.REDIRECT)
+    assert receiver.count == 1
+    assert elsewhere.count == 0
+
+
+def test_a_receiver_that_hangs_up_is_a_connection_failure(receivers: Callable[[Respond], Receiver]) -> None:
+    receiver = receivers(hanging_up)
+
+    result = post(receiver.url)
+
+    assert (result.status_code, result.error_kind) == (None, ErrorKind.CONNECTION)
+    assert receiver.count == 1
+
+
+def test_nothing_listening_is_a_connection_failure() -> None:
+    result = post(f"http://127.0.0.1:{_unused_port()}/hook")
+
+    assert result.error_kind == ErrorKind.CONNECTION
+
+
+def test_a_receiver_slower_than_the_timeout_is_a_timeout(receivers: Callable[[Respond], Receiver]) -> None:
+    receiver = receivers(holding_until_released)
+
+    result = post(receiver.url, timeout_seconds=0.5)
+
+    assert (result.status_code, result.error_kind) == (None, ErrorKind.TIMEOUT)
+    assert receiver.count == 1
+
+
+def test_the_timeout_is_a_total_deadline_even_when_every_read_gets_a_byte(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    # Each header line arrives well within a socket timeout of 0.5 s; only a deadline on the
+    # whole request ends this answer (it would otherwise last until the receiver closes).
+    receiver = receivers(trickling_headers)
+
+    result = post(receiver.url, timeout_seconds=0.5)
+
+    assert result.error_kind == ErrorKind.TIMEOUT
+    assert not receiver.release.is_set()
+
+
+def test_the_body_of_a_timely_answer_is_read_only_until_the_deadline(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    def status_then_trickle(handler, number, receiver):  # type: ignore[no-untyped-def]
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        handler.wfile.write(b"started")
+        handler.wfile.flush()
+        while not receiver.release.wait(0.1):
+            handler.wfile.write(b".")
+            handler.wfile.flush()
+
+    receiver = receivers(status_then_trickle)
+
+    result = post(receiver.url, timeout_seconds=0.5)
+
+    # The status arrived in time and decides; the body is kept as far as it came.
+    assert (result.ok, result.status_code) == (True, 200)
+    assert result.body_prefix.startswith("started")
+    assert not receiver.release.is_set()
+
+
+def _unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "10.0.0.1",
+        "172.16.5.4",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "[::1]",
+        "[::]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:10.0.0.1]",
+        "[::7f00:1]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "2130706433",
+        "0177.0.0.1",
+        "0x7f.1",
+        "127.1",
+    ],
+)
+def test_non_public_destinations_are_refused_before_connecting(settings: Settings, host: str) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+
+    result = post(f"http://{host}:{_unused_port()}/hook")
+
+    # Nothing listens on that port: a connection attempt would be a `connection` error instead.
+    assert (result.status_code, result.error_kind) == (None, ErrorKind.REFUSED_DESTINATION)
+    assert "not a public address" in result.error
+
+
+def test_a_reachable_local_receiver_is_refused_unless_private_addresses_are_allowed(
+    settings: Settings, receivers: Callable[[Respond], Receiver]
+) -> None:
+    receiver = receivers(answering(200))
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+
+    refused = [post(receiver.url), post(receiver.url.replace("127.0.0.1", "localhost"))]
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    allowed = post(receiver.url)
+
+    assert [r.error_kind for r in refused] == [ErrorKind.REFUSED_DESTINATION] * 2
+    assert allowed.ok
+    assert receiver.count == 1
+
+
+@pytest.mark.parametrize("url", ["", "ftp://example.com/hook", "http://", "http://a..b/", "not a url"])
+def test_what_is_not_an_http_url_is_refused(url: str) -> None:
+    result = post(url)
+
+    assert (result.error_kind, result.error) == (
+        ErrorKind.REFUSED_DESTINATION,
+        "refused: not an absolute http(s) URL",
+    )
+
+
+def test_a_proxy_in_the_environment_is_ignored(
+    monkeypatch: pytest.MonkeyPatch, receivers: Callable[[Respond], Receiver]
+) -> None:
+    # A proxy would connect on our behalf, out of the address filter's sight.
+    proxy = receivers(answering(200))
+    receiver = receivers(answering(200))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+
+    result = post(receiver.url)
+
+    assert result.ok
+    assert (receiver.count, proxy.count) == (1, 0)
+
+
+def test_any_2xx_counts_and_nothing_else(receivers: Callable[[Respond], Receiver]) -> None:
+    receiver = receivers(lambda handler, number, r: reply(handler, {1: 201, 2: 299}.get(number, 503)))
+
+    results = [post(receiver.url) for _ in range(3)]
+
+    assert [(r.status_code, r.ok) for r in results] == [(201, True), (299, True), (503, False)]
