@@ -42,5 +42,12 @@ lock: install
 	@$(BIN)/uv pip compile pyproject.toml --python-version 3.12 -q -o requirements/base.lock
 	@$(BIN)/uv pip compile pyproject.toml --python-version 3.12 -q --extra dev -o requirements/dev.lock
 
+# The performance benchmark (docs/benchmarks.md): PostgreSQL and Redis on 127.0.0.1, wrk installed
+# when absent. Parts: make bench BENCH_ARGS="--only http" (or "--only scale", "--rows 10000").
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get install -y wrk || { $$SUDO apt-get update && $$SUDO apt-get install -y wrk; }; }
+	@$(BIN)/python -m config.bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,0 +1,3 @@
+from config.bench.orchestrator import main
+
+raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""Measurements taken in-process with Django's test Client, against the bench database.
+
+- `count_queries`: the SQL one request of an endpoint runs, through the whole middleware stack.
+- `time_get`: the admin pages at scale (a staff session), median of a few requests.
+- `export_once`: one streamed download of the CSV export, run by `config.bench.export_probe` in a
+  process of its own so that the harness can read that process's peak memory.
+"""
+
+import statistics
+import time
+from collections.abc import Iterable
+from typing import Any, cast
+
+from django.contrib.auth.models import User
+from django.db import connection
+from django.http import HttpResponse, StreamingHttpResponse
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from config.bench.load import Endpoint
+
+# The test Client's host must be one the production settings allow.
+CLIENT_HOST = "127.0.0.1"
+
+
+def client() -> Client:
+    return Client(SERVER_NAME=CLIENT_HOST)
+
+
+def staff_client(*, username: str) -> Client:
+    staff = client()
+    staff.force_login(User.objects.get(username=username))
+    return staff
+
+
+def post(client: Client, endpoint: Endpoint, fresh_id: str) -> HttpResponse:
+    path, body = endpoint.request_for(fresh_id)
+    headers = {"Authorization": f"Bearer {endpoint.credential}"} if endpoint.credential else {}
+    return client.post(path, data=body, content_type="application/json", headers=headers)  # type: ignore[return-value]
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")
+
+
+def is_transaction_control(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(TRANSACTION_CONTROL)
+
+
+def count_queries(*, endpoint: Endpoint, fresh_ids: list[str]) -> dict[str, Any]:
+    """Queries per request, read on the last of a few requests (the first pays one-time costs).
+
+    `queries` leaves out BEGIN/COMMIT/SAVEPOINT (which Django's capture lists as statements too);
+    `statements` counts everything that went to the server.
+    """
+    api = client()
+    runs: list[dict[str, Any]] = []
+    for fresh_id in fresh_ids:
+        with CaptureQueriesContext(connection) as captured:
+            response = post(api, endpoint, fresh_id)
+        statements = [query["sql"] for query in captured.captured_queries]
+        runs.append(
+            {
+                "status": response.status_code,
+                "queries": sum(not is_transaction_control(sql) for sql in statements),
+                "statements": len(statements),
+                "sql": [sql[:200] for sql in statements],
+            }
+        )
+    return {**runs[-1], "runs": runs}
+
+
+def consume(response: Any) -> tuple[int, int]:
+    """Bytes and lines of a response, read the way a browser would, without keeping them."""
+    size = lines = 0
+    # Under WSGI a streaming response is a plain iterator of bytes.
+    chunks: Iterable[bytes] = (
+        cast(Iterable[bytes], response.streaming_content)
+        if isinstance(response, StreamingHttpResponse)
+        else [response.content]
+    )
+    for chunk in chunks:
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    return size, lines
+
+
+def time_get(*, client: Client, url: str, repeat: int) -> dict[str, Any]:
+    """Median wall time of `repeat` GETs of `url` after one unmeasured GET, with its query count."""
+    client.get(url)
+    timings: list[float] = []
+    status = queries = size = 0
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(url)
+            size, _ = consume(response)
+            timings.append((time.perf_counter() - started) * 1000)
+        status, queries = response.status_code, len(captured.captured_queries)
+    return {
+        "url": url,
+        "status": status,
+        "median_ms": round(statistics.median(timings), 1),
+        "min_ms": round(min(timings), 1),
+        "max_ms": round(max(timings), 1),
+        "queries": queries,
+        "bytes": size,
+    }
+
+
+def export_once(*, url: str, username: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    response = staff_client(username=username).get(url)
+    size, lines = consume(response)
+    return {
+        "status": response.status_code,
+        "streaming": isinstance(response, StreamingHttpResponse),
+        "content_type": response.get("Content-Type", ""),
+        "bytes": size,
+        "lines": lines,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
