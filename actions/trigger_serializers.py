@@ -206,15 +206,15 @@ class TriggerInput(StrictInputSerializer):
     )
 
 
-class ErrorInner(serializers.Serializer):
+class ActionsErrorDetail(serializers.Serializer):
     type = serializers.CharField()
     message = serializers.CharField()
     location = serializers.CharField(allow_null=True)
     suggestion = serializers.CharField(allow_null=True)
 
 
-class ErrorResponse(serializers.Serializer):
-    error = ErrorInner()
+class ActionsErrorResponse(serializers.Serializer):
+    error = ActionsErrorDetail()
 
 
 class ActionResultOutput(serializers.Serializer):
@@ -226,4 +226,4 @@ class ActionResultOutput(serializers.Serializer):
         choices=[c for c in TriggerStatus.values if c != TriggerStatus.IN_PROGRESS]
     )
     payload_sent = JsonObjectField(allow_null=True, help_text="The exact JSON body sent (triggered only).")
-    error = ErrorResponse(allow_null=True, help_text="Set only when status is failed.")
+    error = ActionsErrorResponse(allow_null=True, help_text="Set only when status is failed.")

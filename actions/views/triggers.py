@@ -12,7 +12,7 @@ from actions.trigger_serializers import (
     ActionOutput,
     ActionPutInput,
     ActionResultOutput,
-    ErrorResponse,
+    ActionsErrorResponse,
     TriggerInput,
     parse_action_id,
     parse_idempotency_key,
@@ -20,10 +20,12 @@ from actions.trigger_serializers import (
 from config.api.parsing import json_body
 from config.api.views import ServiceApiView
 
-ERRORS = {status: ErrorResponse for status in (400, 401, 404, 409, 413, 429)}
+ERRORS = {status: ActionsErrorResponse for status in (400, 401, 404, 409, 413, 429)}
 
 
 class ActionApi(ServiceApiView):
+    """The service's action `id`: PUT creates (201) or updates (200) it, a new version per change."""
+
     @extend_schema(operation_id="action_get", responses={200: ActionOutput, **ERRORS})
     def get(self, request: Request, action_id: str) -> Response:
         action = action_get_for_service(service=self.service(request), action_id=parse_action_id(action_id))
@@ -43,6 +45,8 @@ class ActionApi(ServiceApiView):
 
 
 class ActionTriggerApi(ServiceApiView):
+    """Trigger the action: skipped, would_trigger (dry run), triggered or failed, as an ActionResult."""
+
     @extend_schema(
         operation_id="action_trigger",
         request=TriggerInput,
