@@ -1,7 +1,8 @@
 """The outbox: every webhook is a row written in the transaction of the change that caused it.
 
-`deliver_webhooks` workers claim due rows (a lease in `locked_until`), send them and record each
-attempt. The row's id is the Standard Webhooks `webhook-id`, stable across retries and replays.
+`deliver_webhooks` workers claim due rows (a lease: `lease_token` and `locked_until`), send them
+outside any transaction and record each attempt. The row's id is the Standard Webhooks
+`webhook-id`, stable across retries and replays. See config/outbound/services.py for the rules.
 """
 
 import uuid
@@ -29,8 +30,14 @@ class WebhookEvent(models.Model):
     subject_id = models.UUIDField(null=True, blank=True)
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Every attempt ever made; `attempts_since_queued` counts those since the event was last queued
+    # (created or replayed) and picks the next delay of the retry schedule.
     attempt_count = models.PositiveIntegerField(default=0)
+    attempts_since_queued = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    # The lease of the worker sending it now: only the holder of `lease_token` may record the
+    # outcome; once `locked_until` has passed (a dead worker), any worker may claim it again.
+    lease_token = models.UUIDField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -48,6 +55,14 @@ class WebhookEvent(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "delivered", "failed"]), name="webhook_status_valid"
             ),
+            models.CheckConstraint(
+                condition=~Q(status="delivered") | Q(delivered_at__isnull=False),
+                name="webhook_delivered_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(attempts_since_queued__lte=models.F("attempt_count")),
+                name="webhook_attempts_since_queued_lte_total",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -56,8 +71,10 @@ class WebhookEvent(models.Model):
 
 class DeliveryAttempt(models.Model):
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="attempts")
+    # Written when the worker claims the event, completed when it records the outcome: an attempt
+    # whose worker died mid-send stays visible, without a duration.
     started_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True, default="")
     response_body = models.TextField(blank=True, default="")
@@ -67,5 +84,5 @@ class DeliveryAttempt(models.Model):
         indexes = [models.Index(fields=["event", "started_at"], name="attempt_event_time")]
 
     def __str__(self) -> str:
-        outcome = self.status_code if self.status_code is not None else self.error
+        outcome = self.status_code if self.status_code is not None else (self.error or "in flight")
         return f"attempt on {self.event_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {outcome}"

@@ -1,10 +1,116 @@
+"""The outbox: queueing webhooks, claiming, sending and recording them, replaying them.
+
+The life of an event:
+
+1. `webhook_enqueue` writes it, pending and due now, in the transaction of the change that caused
+   it: if that change rolls back, no webhook exists.
+2. A worker claims ONE due event in a short transaction: on PostgreSQL it picks the row with
+   `SELECT ... FOR UPDATE SKIP LOCKED` (workers never queue behind each other), and on every
+   database the claim itself is a conditional UPDATE (`... WHERE status = 'pending' AND due AND
+   (locked_until IS NULL OR locked_until <= now)`) that sets a lease: a fresh `lease_token` and
+   `locked_until = now + WEBHOOK_LEASE_SECONDS` (60 s, well over the 10 s timeout). The conditional
+   UPDATE is what makes a claim exclusive; SKIP LOCKED only spares the waiting. So SQLite (no SKIP
+   LOCKED; its writers are serialised) runs the same code, and one worker there is enough.
+   The same transaction writes the DeliveryAttempt row (its time), so an attempt whose worker dies
+   mid-send is still on record.
+3. The worker sends OUTSIDE any transaction (a slow receiver holds no lock), to the service's
+   callback_url as it is at that moment.
+4. It records the outcome with an UPDATE that only matches while `lease_token` is still its own,
+   so a worker that comes back after its lease was taken over cannot overwrite anything.
+   2xx: `delivered`. Anything else: the next retry after the contract's schedule (5 s, 5 min,
+   30 min, 2 h, 5 h, 10 h, 10 h, each +-10 % jitter), or a longer `Retry-After` (capped at 24 h);
+   after the last retry: `failed`.
+
+A worker killed mid-send (SIGKILL, lost machine) leaves its lease; once `locked_until` passes, the
+next worker claims the event again and sends it (at least once), under the same webhook-id.
+
+A service without a callback_url: each attempt fails at once with error kind `no_callback_url`
+(recorded like any other attempt, nothing sent) and follows the retry schedule, so setting the URL
+within the ~38 h of the schedule still delivers the event; after that it is `failed` and can be
+replayed.
+
+Replays (`webhook_replay`, `webhooks_replay`) queue the event again under the same webhook-id,
+due now, with the retry schedule started over (`attempts_since_queued` back to 0). Replaying an
+event that a worker is sending right now does not break that worker's lease (no second concurrent
+send): the running attempt's outcome is dropped and the event is sent again once that worker lets
+go of it.
+"""
+
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from config.accounts.models import Service
-from config.outbound.models import WebhookEvent
+from config.outbound import conf
+from config.outbound.client import OutboundResult, post_signed
+from config.outbound.models import DeliveryAttempt, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+ERROR_MAX_LENGTH = 500
+# Error kind of an attempt that could not be made: the service has nowhere to receive webhooks.
+NO_CALLBACK_URL = "no_callback_url"
+LEASE_EXPIRED_ERROR = "the worker stopped before recording an outcome (lease expired)"
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    # The lease was no longer ours when the outcome came back (replayed or taken over meanwhile).
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One attempt a worker holds: everything needed to send it and to record what happened."""
+
+    event_id: str
+    event_type: str
+    lease_token: UUID
+    locked_until: datetime
+    attempt_id: int
+    # 1 for the first attempt since the event was (re)queued; picks the delay before the next.
+    attempt_number: int
+    url: str
+    secret: str
+    body: bytes
+
+
+@dataclass
+class DeliveryCounts:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    superseded: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+
+    def merge(self, other: "DeliveryCounts") -> None:
+        for outcome in Outcome:
+            setattr(self, outcome.value, getattr(self, outcome.value) + getattr(other, outcome.value))
+
+    @property
+    def total(self) -> int:
+        return self.delivered + self.retrying + self.failed + self.superseded
+
+    def __str__(self) -> str:
+        return (
+            f"{self.delivered} delivered, {self.retrying} to retry, {self.failed} failed, "
+            f"{self.superseded} superseded"
+        )
 
 
 def webhook_enqueue(
@@ -20,10 +126,213 @@ def webhook_enqueue(
     )
 
 
-def webhook_replay(*, event: WebhookEvent) -> WebhookEvent:
+def _requeued(now: datetime) -> dict[str, Any]:
+    # `locked_until` stays: a worker sending the event right now keeps it until it lets go.
+    return {
+        "status": WebhookEvent.Status.PENDING,
+        "next_attempt_at": now,
+        "attempts_since_queued": 0,
+        "lease_token": None,
+        "last_error": "",
+        "delivered_at": None,
+    }
+
+
+def webhook_replay(*, event: WebhookEvent, now: datetime | None = None) -> WebhookEvent:
     """Queue a stored event again, under the same webhook-id, whatever its state."""
-    WebhookEvent.objects.filter(pk=event.pk).update(
-        status=WebhookEvent.Status.PENDING, next_attempt_at=timezone.now(), locked_until=None
-    )
+    WebhookEvent.objects.filter(pk=event.pk).update(**_requeued(now or timezone.now()))
     event.refresh_from_db()
     return event
+
+
+def webhooks_replay(
+    *,
+    events: QuerySet[WebhookEvent] | Iterable[str],
+    dry_run: bool = False,
+    now: datetime | None = None,
+    batch_size: int = 5000,
+) -> int:
+    """Queue many events again (a queryset, or webhook ids); returns how many were (or would be).
+
+    Set-based, in batches walked by primary key, so a million events are a few hundred short
+    UPDATEs rather than one long transaction or a million round trips.
+    """
+    if not isinstance(events, QuerySet):
+        events = WebhookEvent.objects.filter(pk__in=list(events))
+    if dry_run:
+        return events.count()
+    changes = _requeued(now or timezone.now())
+    ids = events.order_by("pk").values_list("pk", flat=True)
+    replayed = 0
+    last_id: str | None = None
+    while True:
+        page = ids if last_id is None else ids.filter(pk__gt=last_id)
+        batch = list(page[:batch_size])
+        if not batch:
+            return replayed
+        replayed += WebhookEvent.objects.filter(pk__in=batch).update(**changes)
+        last_id = batch[-1]
+
+
+def retry_delay(*, attempt_number: int, retry_after_seconds: int | None = None) -> timedelta | None:
+    """The wait after failed attempt number `attempt_number` of this round; None: give up.
+
+    A `Retry-After` longer than the scheduled delay is honoured, up to
+    WEBHOOK_RETRY_AFTER_MAX_SECONDS (24 h); a shorter one is not (the schedule already backs off
+    as the contract promises).
+    """
+    schedule = conf.retry_schedule_seconds()
+    if attempt_number > len(schedule):
+        return None
+    jitter = conf.retry_jitter()
+    seconds = schedule[attempt_number - 1] * random.uniform(1 - jitter, 1 + jitter)  # noqa: S311 -- spread, not a secret
+    if retry_after_seconds is not None and retry_after_seconds > seconds:
+        seconds = max(seconds, min(float(retry_after_seconds), conf.retry_after_max_seconds()))
+    return timedelta(seconds=seconds)
+
+
+def _due(*, now: datetime, due_by: datetime) -> QuerySet[WebhookEvent]:
+    return WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.PENDING, next_attempt_at__lte=due_by
+    ).filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
+
+
+def webhook_claim_next(*, now: datetime | None = None, due_by: datetime | None = None) -> Claim | None:
+    """Take the lease on the next due event (due by `due_by`, default `now`), or None if none is."""
+    now = now or timezone.now()
+    due_by = due_by or now
+    lease_token = uuid.uuid4()
+    locked_until = now + timedelta(seconds=conf.lease_seconds())
+    with transaction.atomic():
+        candidates = _due(now=now, due_by=due_by).select_related("service").order_by("next_attempt_at")
+        if connection.features.has_select_for_update_skip_locked:
+            # `of`: lock the event only; locking its service would make workers wait on each other.
+            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+        event = candidates.first()
+        if event is None:
+            return None
+        claimed = (
+            _due(now=now, due_by=due_by)
+            .filter(pk=event.pk)
+            .update(
+                lease_token=lease_token,
+                locked_until=locked_until,
+                attempt_count=F("attempt_count") + 1,
+                attempts_since_queued=F("attempts_since_queued") + 1,
+            )
+        )
+        if not claimed:
+            return None
+        if event.locked_until is not None:
+            DeliveryAttempt.objects.filter(event=event, duration_ms__isnull=True).update(
+                error=LEASE_EXPIRED_ERROR
+            )
+        attempt = DeliveryAttempt.objects.create(event=event, started_at=now)
+    return Claim(
+        event_id=event.pk,
+        event_type=event.event_type,
+        lease_token=lease_token,
+        locked_until=locked_until,
+        attempt_id=attempt.pk,
+        attempt_number=event.attempts_since_queued + 1,
+        url=event.service.callback_url,
+        secret=event.service.webhook_secret,
+        body=json.dumps(event.payload).encode(),
+    )
+
+
+def webhook_send(*, claim: Claim, timeout_seconds: float | None = None) -> OutboundResult:
+    """Send the claimed event (no database work here: it runs outside any transaction)."""
+    if not claim.url:
+        return OutboundResult(
+            status_code=None,
+            duration_ms=0,
+            error_kind=NO_CALLBACK_URL,
+            error="the service has no callback_url",
+            body_prefix="",
+            retry_after_seconds=None,
+        )
+    return post_signed(
+        url=claim.url,
+        secret=claim.secret,
+        message_id=claim.event_id,
+        body=claim.body,
+        timeout_seconds=timeout_seconds if timeout_seconds is not None else conf.timeout_seconds(),
+    )
+
+
+def webhook_record_outcome(*, claim: Claim, result: OutboundResult, now: datetime | None = None) -> Outcome:
+    """Record the attempt, and move the event on if the lease is still ours."""
+    now = now or timezone.now()
+    error = result.error[:ERROR_MAX_LENGTH]
+    changes: dict[str, Any]
+    if result.ok:
+        outcome = Outcome.DELIVERED
+        changes = {"status": WebhookEvent.Status.DELIVERED, "delivered_at": now, "last_error": ""}
+    else:
+        delay = retry_delay(
+            attempt_number=claim.attempt_number, retry_after_seconds=result.retry_after_seconds
+        )
+        if delay is None:
+            outcome = Outcome.FAILED
+            changes = {"status": WebhookEvent.Status.FAILED, "last_error": error}
+        else:
+            outcome = Outcome.RETRYING
+            changes = {"next_attempt_at": now + delay, "last_error": error}
+    with transaction.atomic():
+        DeliveryAttempt.objects.filter(pk=claim.attempt_id).update(
+            duration_ms=result.duration_ms,
+            status_code=result.status_code,
+            error=error,
+            response_body=result.body_prefix,
+        )
+        ours = WebhookEvent.objects.filter(pk=claim.event_id, lease_token=claim.lease_token)
+        if not ours.update(**changes, lease_token=None, locked_until=None):
+            # Replayed while we were sending: let it go now instead of when our lease would end.
+            # (A lease that ran out and was taken over has another `locked_until`: left alone.)
+            WebhookEvent.objects.filter(
+                pk=claim.event_id, lease_token__isnull=True, locked_until=claim.locked_until
+            ).update(locked_until=None)
+            outcome = Outcome.SUPERSEDED
+    logger.info(
+        "webhook attempt",
+        extra={
+            "webhook_id": claim.event_id,
+            "event_type": claim.event_type,
+            "attempt": claim.attempt_number,
+            "outcome": outcome.value,
+            "status_code": result.status_code,
+            "error_kind": result.error_kind,
+            "duration_ms": result.duration_ms,
+        },
+    )
+    return outcome
+
+
+def webhook_deliver_next(
+    *, now: datetime | None = None, due_by: datetime | None = None, timeout_seconds: float | None = None
+) -> Outcome | None:
+    """Claim, send and record one due event; None when nothing is due."""
+    claim = webhook_claim_next(now=now, due_by=due_by)
+    if claim is None:
+        return None
+    result = webhook_send(claim=claim, timeout_seconds=timeout_seconds)
+    return webhook_record_outcome(claim=claim, result=result, now=now)
+
+
+def webhooks_deliver_due(
+    *, now: datetime | None = None, should_stop: Callable[[], bool] | None = None
+) -> DeliveryCounts:
+    """Send every event due when the call starts, one at a time; stops early when asked.
+
+    Events that fail and come due again during the run (the 5 s retry) wait for the next run, so a
+    run always ends. `now` stands in for the clock (tests walk the retry schedule with it).
+    """
+    due_by = now or timezone.now()
+    counts = DeliveryCounts()
+    while should_stop is None or not should_stop():
+        outcome = webhook_deliver_next(now=now, due_by=due_by)
+        if outcome is None:
+            break
+        counts.add(outcome)
+    return counts

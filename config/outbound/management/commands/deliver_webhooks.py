@@ -1,0 +1,74 @@
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
+
+from config.outbound import conf
+from config.outbound.services import DeliveryCounts, webhooks_deliver_due
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = (
+        "Send due webhooks from the outbox, retrying on the contract's schedule. Runs until SIGTERM or "
+        "SIGINT (then finishes the send in progress and exits 0); --once sends what is due and exits. "
+        "Any number of workers may run at once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
+        parser.add_argument(
+            "--poll-interval",
+            type=float,
+            default=None,
+            help=f"seconds between looks at the outbox when idle (default {conf.poll_seconds():g})",
+        )
+
+    def handle(self, *args: Any, once: bool, poll_interval: float | None, **options: Any) -> None:
+        if conf.lease_seconds() <= conf.timeout_seconds():
+            raise CommandError(
+                "WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS, or a slow send "
+                "could lose its lease and go out twice at once."
+            )
+        interval = conf.poll_seconds() if poll_interval is None else poll_interval
+        stop = threading.Event()
+        total = DeliveryCounts()
+        with _stop_on_signals(stop):
+            if not once:
+                logger.info("deliver_webhooks started", extra={"poll_seconds": interval})
+            while not stop.is_set():
+                counts = webhooks_deliver_due(should_stop=stop.is_set)
+                total.merge(counts)
+                if counts.total:
+                    logger.info("webhooks sent", extra=vars(counts))
+                if once:
+                    break
+                stop.wait(interval)
+                # A long-running worker outlives database restarts and idle timeouts.
+                close_old_connections()
+        self.stdout.write(f"webhooks: {total}")
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT ask the loop to stop after the send in progress, instead of killing it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Only the main thread may set signal handlers (e.g. call_command from a thread).
+        return
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
