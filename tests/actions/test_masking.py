@@ -76,7 +76,9 @@ email_like = st.from_regex(r"[a-zA-Z0-9._%+-]{1,12}@[a-z0-9-]{1,10}\.[a-z]{2,5}"
 strings = st.text(max_size=30) | phone_like | email_like
 json_values = st.recursive(
     json_leaves | strings,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=25,
 )
 

@@ -36,4 +36,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, older_than: str, dry_run: bool, **options: Any) -> None:
         count = executions_expire(older_than=parse_duration(older_than), dry_run=dry_run)
         verb = "would be expired" if dry_run else "expired"
-        self.stdout.write(f"{count} executions {verb} (pending for more than {older_than})")
+        noun = "execution" if count == 1 else "executions"
+        self.stdout.write(f"{count} {noun} {verb} (pending for more than {older_than})")
