@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +19,7 @@ from rest_framework.response import Response
 from config.api.errors import InvalidRequest
 from config.api.parsing import json_body
 from config.api.views import PublicApiView, ServiceApiView, UserApiView
+from notifications import schema
 from notifications.errors import MissingRequiredField
 from notifications.models import NotificationStatus
 from notifications.render import notification_render, rfc3339
@@ -47,6 +50,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class Rfc3339Field(serializers.Field):
     default_error_messages = {"invalid": "Must be an RFC 3339 timestamp with a time zone."}
 
@@ -65,6 +69,7 @@ class Rfc3339Field(serializers.Field):
         return rfc3339(value)
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
 class JsonObjectField(serializers.Field):
     default_error_messages = {"invalid": "Must be a JSON object."}
 
@@ -92,17 +97,21 @@ def validated(serializer_class: type[serializers.Serializer], data: dict[str, An
 
 
 class NotificationsApi(ServiceApiView):
-    class InputSerializer(serializers.Serializer):
+    class NotificationCreateInput(serializers.Serializer):
         recipient = StrictCharField(max_length=150)
         title = StrictCharField(max_length=200)
         description = StrictCharField(max_length=5000, required=False, allow_blank=True, allow_null=True)
         deadline = Rfc3339Field(required=False, allow_null=True)
         metadata = JsonObjectField(required=False, allow_null=True)
-        # The definitions are checked by notifications.validation, which names the exact field.
-        actions = serializers.JSONField()
+        actions = schema.ActionDefinitionsField()
 
+    @extend_schema(
+        operation_id="notification_create",
+        request=NotificationCreateInput,
+        responses={201: schema.Notification, 400: schema.INVALID, 401: schema.UNAUTHENTICATED},
+    )
     def post(self, request: Request) -> Response:
-        data = validated(self.InputSerializer, json_body(request))
+        data = validated(self.NotificationCreateInput, json_body(request))
         notification = notification_create(
             service=self.service(request),
             recipient=recipient_get(username=data["recipient"]),
@@ -116,32 +125,59 @@ class NotificationsApi(ServiceApiView):
 
 
 class NotificationDetailApi(ServiceApiView):
-    class PatchSerializer(serializers.Serializer):
+    class NotificationPatchInput(serializers.Serializer):
         status = serializers.ChoiceField(choices=[NotificationStatus.INVALIDATED.value])
         reason = StrictCharField(max_length=500, required=False, allow_blank=True, allow_null=True)
 
+    @extend_schema(
+        operation_id="notification_get",
+        responses={200: schema.Notification, 401: schema.UNAUTHENTICATED, 404: schema.NOT_FOUND},
+    )
     def get(self, request: Request, notification_id: str) -> Response:
         notification = notification_get_for_service(
             service=self.service(request), notification_id=notification_id
         )
         return Response(notification_render(notification, now=timezone.now()))
 
+    @extend_schema(
+        operation_id="notification_invalidate",
+        request=NotificationPatchInput,
+        responses={
+            200: schema.Notification,
+            400: schema.INVALID,
+            401: schema.UNAUTHENTICATED,
+            404: schema.NOT_FOUND,
+            409: schema.TERMINAL,
+        },
+    )
     def patch(self, request: Request, notification_id: str) -> Response:
         notification = notification_get_for_service(
             service=self.service(request), notification_id=notification_id
         )
-        data = validated(self.PatchSerializer, json_body(request))
+        data = validated(self.NotificationPatchInput, json_body(request))
         notification = notification_invalidate(notification=notification, reason=data.get("reason") or "")
         return Response(notification_render(notification, now=timezone.now()))
 
 
 class ClientTokenApi(PublicApiView):
-    class InputSerializer(serializers.Serializer):
+    class ClientTokenInput(serializers.Serializer):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=4096, trim_whitespace=False)
 
+    @extend_schema(
+        operation_id="client_token",
+        request=ClientTokenInput,
+        responses={
+            200: schema.ClientToken,
+            400: schema.INVALID,
+            401: schema.error("AUTH_INVALID_TOKEN: wrong username or password"),
+            429: schema.error(
+                "RATE_LIMITED after repeated failures for the username or address; Retry-After"
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
-        data = validated(self.InputSerializer, json_body(request))
+        data = validated(self.ClientTokenInput, json_body(request))
         token = client_token_obtain(
             request=request._request, username=data["username"], password=data["password"]
         )
@@ -149,6 +185,15 @@ class ClientTokenApi(PublicApiView):
 
 
 class ClientNotificationsApi(UserApiView):
+    @extend_schema(
+        operation_id="client_notification_list",
+        parameters=[
+            OpenApiParameter("status", enum=NotificationStatus.values),
+            OpenApiParameter("limit", int, description=f"1-{MAX_PAGE_SIZE}, default {PAGE_SIZE}"),
+            OpenApiParameter("cursor", str, description="from the previous page's `next`"),
+        ],
+        responses={200: schema.NotificationPage, 400: schema.INVALID, 401: schema.UNAUTHENTICATED},
+    )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status")
         if status is not None and status not in NotificationStatus.values:
@@ -178,12 +223,36 @@ class ClientNotificationsApi(UserApiView):
 
 
 class ClientNotificationDetailApi(UserApiView):
+    @extend_schema(
+        operation_id="client_notification_get",
+        responses={
+            200: schema.Notification,
+            401: schema.UNAUTHENTICATED,
+            403: schema.error("NOTIFICATION_ACCESS_DENIED: addressed to someone else"),
+            404: schema.NOT_FOUND,
+        },
+    )
     def get(self, request: Request, notification_id: str) -> Response:
         notification = notification_get_for_recipient(user=request.user, notification_id=notification_id)
         return Response(notification_render(notification, now=timezone.now()))
 
 
 class RespondApi(UserApiView):
+    @extend_schema(
+        operation_id="client_respond",
+        request=schema.RespondRequest,
+        responses={
+            200: schema.Responded,
+            400: schema.error(
+                "INVALID_REQUEST (not JSON), MISSING_REQUIRED_FIELD, INVALID_ACTION_ID, INVALID_RESPONSE_DATA"
+            ),
+            401: schema.UNAUTHENTICATED,
+            403: schema.error("NOTIFICATION_ACCESS_DENIED"),
+            404: schema.NOT_FOUND,
+            409: schema.TERMINAL,
+            422: schema.error("CONSTRAINT_VIOLATION, details.rule names the rule"),
+        },
+    )
     def post(self, request: Request) -> Response:
         body = json_body(request)
         for field in ("notification_id", "action_id"):

@@ -1,0 +1,42 @@
+"""The demo data `make run` loads: pending questions for the demo person, one answered."""
+
+import json
+import shlex
+from typing import Any
+
+import pytest
+
+from config.accounts.models import Service
+from notifications import demo
+from notifications.models import Notification
+from tests.helpers import Api, user_token_for
+
+pytestmark = pytest.mark.django_db
+
+
+def context_for(service: Service, person: Any) -> dict[str, Any]:
+    return {
+        "base_url": "http://127.0.0.1:8000",
+        "service": service,
+        "service_key": "sk_unused",
+        "person": person,
+        "user_token": user_token_for(person),
+    }
+
+
+def test_the_demo_seeds_questions_and_its_curl_line_answers_one(
+    api: Api, service: Service, person: Any
+) -> None:
+    context = context_for(service, person)
+    demo.seed(context)
+    lines = demo.seed(context)  # twice, as two `make run`s would
+
+    assert Notification.objects.filter(status="pending").count() == 3
+    assert Notification.objects.filter(status="responded").count() == 1
+    curl = shlex.split(next(line for line in lines if "client/respond" in line).split("answer one:")[1])
+    body = json.loads(curl[curl.index("-d") + 1])
+    response = api.as_(context["user_token"]).post("/api/v1/client/respond", body)
+    assert response.status_code == 200, response.content
+
+    demo.seed(context)  # the answered approval is replaced by a fresh one to answer
+    assert Notification.objects.filter(status="pending").count() == 3
