@@ -1,0 +1,428 @@
+"""Admin for widget executions (Contact Submissions) and for triggered actions (contract 6).
+
+Contact Submissions is the page staff open first. It is read-only, shows params masked whatever
+the row's state (pending rows hold them in clear until they complete), and stays quick at millions
+of rows: a capped count, indexed filters, a summary computed by the database and cached briefly,
+and a CSV export streamed from a cursor.
+"""
+
+import contextlib
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet, PermissionDenied
+from django.db.models import Q, QuerySet
+from django.forms import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from actions.masking import mask_params
+from actions.models import (
+    MASKED_KINDS,
+    Action,
+    ActionTrigger,
+    ActionVersion,
+    ContactSubmission,
+    DeliveryMethod,
+    DeliveryStatus,
+    ExecutionResult,
+    TriggerStatus,
+)
+from actions.selectors.contact_submissions import (
+    NOT_REPORTED,
+    ContactSubmissionSummary,
+    contact_submissions,
+    contact_submissions_csv,
+    contact_submissions_summary,
+    contact_summary_of_nothing,
+)
+from config.admin import (
+    BigTableAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    choice_filter,
+    json_block,
+)
+
+# A summary scans the whole filtered set; page views within this window reuse it.
+SUMMARY_CACHE_SECONDS = 60
+RECENT_TRIGGERS = 20
+# The filter value for "the browser did not report it" (a NULL column).
+NOT_REPORTED_VALUE = "none"
+
+
+def visitor_prefix_range(prefix: str) -> tuple[str, str | None]:
+    """[prefix, successor) holds exactly the strings starting with `prefix` in code-point order.
+
+    A range is what a B-tree index answers in any collation; `LIKE 'x%'` is not, on PostgreSQL
+    unless the collation is C. Paired with `startswith`, the range only narrows, never widens.
+    """
+    last = ord(prefix[-1]) + 1
+    if 0xD800 <= last <= 0xDFFF:  # surrogates are not characters a database stores
+        last = 0xE000
+    if last > 0x10FFFF:
+        return prefix, (visitor_prefix_range(prefix[:-1])[1] if len(prefix) > 1 else None)
+    return prefix, prefix[:-1] + chr(last)
+
+
+class ContactSubmissionFilteredSet(ChangeList):
+    """The changelist's filters, search and ordering, without counting or fetching a page.
+
+    The CSV export streams `queryset` itself.
+    """
+
+    def get_results(self, request: HttpRequest) -> None:
+        return None
+
+
+@admin.register(ContactSubmission)
+class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "bot",
+        "kind",
+        "visitor_id",
+        "result_display",
+        "delivery_status",
+        "delivery_method",
+        "signal_source",
+        "network_status",
+        "submit_to_signal_ms",
+        "completed_at",
+        "params_display",
+    )
+    list_display_links = ("created_at",)
+    list_select_related = ("bot",)
+    list_filter = (
+        "bot",
+        choice_filter(
+            field="kind", title="kind", choices=[(kind.value, kind.label) for kind in MASKED_KINDS]
+        ),
+        choice_filter(
+            field="result", title="result", choices=ExecutionResult.choices, empty=("pending", "Pending")
+        ),
+        choice_filter(
+            field="delivery_status",
+            title="delivery status",
+            choices=DeliveryStatus.choices,
+            empty=(NOT_REPORTED_VALUE, NOT_REPORTED),
+        ),
+        choice_filter(
+            field="delivery_method",
+            title="delivery method",
+            choices=DeliveryMethod.choices,
+            empty=(NOT_REPORTED_VALUE, NOT_REPORTED),
+        ),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    # The search box; get_search_results decides what a term matches.
+    search_fields = ("visitor_id",)
+    search_help_text = "A visitor id (exact, or its beginning) or an execution id (exact)."
+    # Only the order an index gives: created_at, in every filter's index.
+    sortable_by = ("created_at",)
+    fieldsets = (
+        (None, {"fields": ("id", "kind", "label", "target_url", "bot", "conversation", "visitor_id")}),
+        ("Outcome", {"fields": ("result_display", "error", "created_at", "completed_at")}),
+        (
+            "contactMetadata",
+            {
+                "fields": (
+                    "delivery_status",
+                    "delivery_method",
+                    "signal_source",
+                    "network_status",
+                    "submit_to_signal_ms",
+                )
+            },
+        ),
+        ("Params (masked)", {"fields": ("params_block", "params_masked_at")}),
+    )
+    readonly_fields = (
+        "id",
+        "kind",
+        "label",
+        "target_url",
+        "bot",
+        "conversation",
+        "visitor_id",
+        "result_display",
+        "error",
+        "created_at",
+        "completed_at",
+        "delivery_status",
+        "delivery_method",
+        "signal_source",
+        "network_status",
+        "submit_to_signal_ms",
+        "params_block",
+        "params_masked_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactSubmission]:
+        return contact_submissions()
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ContactSubmission], search_term: str
+    ) -> tuple[QuerySet[ContactSubmission], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        low, high = visitor_prefix_range(term)
+        match = Q(visitor_id__gte=low, visitor_id__startswith=term)
+        if high is not None:
+            match &= Q(visitor_id__lt=high)
+        with contextlib.suppress(ValueError):
+            match |= Q(pk=uuid.UUID(term))
+        return queryset.filter(match), False
+
+    @admin.display(description="result", ordering="result")
+    def result_display(self, obj: ContactSubmission) -> str:
+        return obj.result or "pending"
+
+    @admin.display(description="params (masked)")
+    def params_display(self, obj: ContactSubmission) -> SafeString:
+        text = Truncator(_masked_params_text(obj)).chars(80)
+        return format_html('<code class="masked-params">{}</code>', text)
+
+    @admin.display(description="params")
+    def params_block(self, obj: ContactSubmission) -> SafeString:
+        return json_block(mask_params(obj.params))
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        match = request.resolver_match
+        if match is not None and match.url_name == self._export_url_name:
+            return ContactSubmissionFilteredSet
+        return ChangeList
+
+    @property
+    def _export_url_name(self) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_export"
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "export.csv", self.admin_site.admin_view(self.export_csv_view), name=self._export_url_name
+        )
+        return [export, *super().get_urls()]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if isinstance(response, TemplateResponse) and context and "cl" in context:
+            changelist = context["cl"]
+            summary = self._summary(changelist.queryset)
+            context["summary"] = summary
+            context["summary_statuses"] = self._status_links(changelist, summary)
+            context["export_url"] = reverse(f"admin:{self._export_url_name}") + changelist.get_query_string(
+                remove=["p"]
+            )
+        return response
+
+    @staticmethod
+    def _status_links(changelist: ChangeList, summary: ContactSubmissionSummary) -> list[dict[str, Any]]:
+        """Each deliveryStatus count, linking to the list narrowed to that status."""
+        current = changelist.params.get("delivery_status")
+        links = []
+        for status in summary.by_delivery_status:
+            key = status.value or NOT_REPORTED_VALUE
+            links.append(
+                {
+                    "key": key,
+                    "label": status.label,
+                    "count": status.count,
+                    "active": current == key,
+                    "url": changelist.get_query_string({"delivery_status": key}, ["p"]),
+                }
+            )
+        return links
+
+    def _summary(self, queryset: QuerySet[ContactSubmission]) -> ContactSubmissionSummary:
+        try:
+            sql, params = queryset.order_by().query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing: nothing to scan
+            return contact_summary_of_nothing()
+        key = "admin:contact-submissions:summary:" + hashlib.sha256(repr((sql, params)).encode()).hexdigest()
+        summary = cache.get(key)
+        if not isinstance(summary, ContactSubmissionSummary):
+            summary = contact_submissions_summary(queryset=queryset)
+            cache.set(key, summary, SUMMARY_CACHE_SECONDS)
+        return summary
+
+    def export_csv_view(self, request: HttpRequest) -> HttpResponseBase:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            filtered = self.get_changelist_instance(request)
+        except admin.options.IncorrectLookupParameters:
+            return HttpResponseRedirect(reverse("admin:actions_contactsubmission_changelist") + "?e=1")
+        response = StreamingHttpResponse(
+            contact_submissions_csv(queryset=filtered.queryset), content_type="text/csv; charset=utf-8"
+        )
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="contact-submissions-{stamp}.csv"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _masked_params_text(obj: ContactSubmission) -> str:
+    return json.dumps(mask_params(obj.params), ensure_ascii=False, sort_keys=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Triggered actions
+
+
+class ActionVersionInline(ReadOnlyTabularInline):
+    model = ActionVersion
+    fields = ("version", "target_url", "fire_on", "timeout_ms", "description", "created_at")
+    readonly_fields = fields
+    ordering = ("-version",)
+
+
+class LatestTriggersFormSet(BaseInlineFormSet):
+    """Only the latest triggers: an action may have been triggered millions of times."""
+
+    def get_queryset(self) -> Any:
+        if not hasattr(self, "_latest"):
+            self._latest = list(super().get_queryset().order_by("-created_at")[:RECENT_TRIGGERS])
+        return self._latest
+
+
+class RecentTriggerInline(ReadOnlyTabularInline):
+    model = ActionTrigger
+    formset = LatestTriggersFormSet
+    verbose_name_plural = f"latest {RECENT_TRIGGERS} triggers"
+    fields = (
+        "created_at",
+        "action_version",
+        "decision",
+        "dry_run",
+        "status",
+        "error_type",
+        "duration_ms",
+        "idempotency_key",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description="error")
+    def error_type(self, obj: ActionTrigger) -> str:
+        return _error_type(obj.error)
+
+
+def _error_type(error: Any) -> str:
+    if isinstance(error, dict) and isinstance(error.get("error"), dict):
+        return str(error["error"].get("type", ""))
+    return ""
+
+
+@admin.register(Action)
+class ActionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("action_id", "service", "version", "fire_on", "timeout_ms", "target_url", "updated_at")
+    list_select_related = ("service",)
+    list_filter = ("service", "fire_on")
+    search_fields = ("action_id",)
+    search_help_text = "An action id (exact, or its beginning)."
+    fields = (
+        "service",
+        "action_id",
+        "version",
+        "target_url",
+        "fire_on",
+        "timeout_ms",
+        "description",
+        "created_at",
+        "updated_at",
+        "trigger_history",
+    )
+    readonly_fields = fields
+    inlines = (ActionVersionInline, RecentTriggerInline)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Action], search_term: str
+    ) -> tuple[QuerySet[Action], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(action_id__startswith=term), False
+
+    @admin.display(description="trigger history")
+    def trigger_history(self, obj: Action) -> SafeString:
+        url = reverse("admin:actions_actiontrigger_changelist") + f"?action__id__exact={obj.pk}"
+        return format_html('<a href="{}">Every trigger of this action, newest first</a>', url)
+
+
+@admin.register(ActionTrigger)
+class ActionTriggerAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "action",
+        "service",
+        "action_version",
+        "decision",
+        "dry_run",
+        "status",
+        "error_type",
+        "duration_ms",
+    )
+    list_select_related = ("action", "service")
+    list_filter = (
+        "service",
+        "action",
+        choice_filter(field="status", title="status", choices=TriggerStatus.choices),
+        "dry_run",
+        ("created_at", admin.DateFieldListFilter),
+    )
+    sortable_by = ("created_at",)
+    search_fields = ("id",)
+    search_help_text = "A trigger id (exact)."
+    fields = (
+        "id",
+        "service",
+        "action",
+        "action_version",
+        "created_at",
+        "decision",
+        "dry_run",
+        "status",
+        "duration_ms",
+        "idempotency_key",
+        "payload_sent_block",
+        "error_block",
+    )
+    readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ActionTrigger], search_term: str
+    ) -> tuple[QuerySet[ActionTrigger], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(pk=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.none(), False
+
+    @admin.display(description="error")
+    def error_type(self, obj: ActionTrigger) -> str:
+        return _error_type(obj.error)
+
+    @admin.display(description="payload sent")
+    def payload_sent_block(self, obj: ActionTrigger) -> SafeString | str:
+        return json_block(obj.payload_sent) if obj.payload_sent is not None else "-"
+
+    @admin.display(description="error")
+    def error_block(self, obj: ActionTrigger) -> SafeString | str:
+        return json_block(obj.error) if obj.error is not None else "-"

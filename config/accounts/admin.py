@@ -1,0 +1,131 @@
+"""Admin for services and their credentials.
+
+Secrets never appear here: keys and tokens are shown by their display prefix, the webhook signing
+secret not at all. Rotating a service's key answers with a page that shows the new key once; it is
+not stored anywhere it could be shown again (no message cookie, no session, no log entry).
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+
+from config.accounts.models import Service, ServiceKey, UserToken
+from config.accounts.services import service_key_revoke, service_key_rotate, user_token_revoke
+from config.admin import BigTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline, has_model_permission
+
+BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+
+
+class ServiceKeyInline(ReadOnlyTabularInline):
+    model = ServiceKey
+    fields = ("prefix", "created_at", "revoked_at")
+    readonly_fields = fields
+    verbose_name_plural = "keys (by prefix; the key itself is shown once, when issued)"
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "callback_url", "active_keys", "created_at")
+    search_fields = ("^name",)
+    fields = ("id", "name", "callback_url", "created_at")
+    readonly_fields = ("id", "created_at")
+    inlines = (ServiceKeyInline,)
+    actions = ("rotate_key",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A new service's key and webhook secret are handed out once, by `create_service`.
+        return False
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        # No lookups through the URL: `?webhook_secret__startswith=` would be an oracle.
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
+        return super().get_queryset(request).defer("webhook_secret").prefetch_related("keys")
+
+    @admin.display(description="active keys")
+    def active_keys(self, obj: Service) -> SafeString:
+        keys = [key for key in obj.keys.all() if key.revoked_at is None]
+        return format_html_join(", ", "<code>{}…</code>", ((key.prefix,) for key in keys))
+
+    @admin.action(
+        description="Rotate the key (shows the new key once)", permissions=["change"], location=BOTH_LOCATIONS
+    )
+    def rotate_key(self, request: HttpRequest, queryset: QuerySet[Service]) -> HttpResponse:
+        issued = []
+        for service in queryset.order_by("name"):
+            new_key = service_key_rotate(service=service)
+            self.log_change(
+                request, service, f"Rotated the service key; the new key is {new_key.key.prefix}…"
+            )
+            issued.append({"service": service, "secret": new_key.secret, "prefix": new_key.key.prefix})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New service key" if len(issued) == 1 else "New service keys",
+            "opts": self.opts,
+            "issued": issued,
+        }
+        response = TemplateResponse(request, "admin/accounts/service/key_rotated.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class CredentialAdminMixin(BigTableAdminMixin, ReadOnlyAdminMixin):
+    """Credentials by prefix, with revocation; the digest is never shown."""
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, self.model, "change")  # type: ignore[attr-defined]
+
+    @admin.display(description="state")
+    def state(self, obj: ServiceKey | UserToken) -> str:
+        return "revoked" if obj.revoked_at else "active"
+
+
+@admin.register(ServiceKey)
+class ServiceKeyAdmin(CredentialAdminMixin, admin.ModelAdmin):
+    list_display = ("prefix", "service", "state", "created_at", "revoked_at")
+    sortable_by = ("created_at",)
+    list_select_related = ("service",)
+    list_filter = ("service", ("revoked_at", admin.EmptyFieldListFilter))
+    fields = ("id", "prefix", "service", "created_at", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    @admin.action(description="Revoke", permissions=["revoke"], location=BOTH_LOCATIONS)
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ServiceKey]) -> None:
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            service_key_revoke(key=key)
+            self.log_change(request, key, "Revoked")
+        self.message_user(request, f"{len(keys)} key(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(UserToken)
+class UserTokenAdmin(CredentialAdminMixin, admin.ModelAdmin):
+    list_display = ("prefix", "user", "state", "created_at", "revoked_at")
+    sortable_by = ("created_at",)
+    list_select_related = ("user",)
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    search_fields = ("user__username",)
+    search_help_text = "A username (exact)."
+    fields = ("id", "prefix", "user", "created_at", "revoked_at")
+    readonly_fields = fields
+    actions = ("revoke",)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[UserToken], search_term: str
+    ) -> tuple[QuerySet[UserToken], bool]:
+        term = search_term.strip()
+        return (queryset.filter(user__username=term) if term else queryset), False
+
+    @admin.action(description="Revoke", permissions=["revoke"], location=BOTH_LOCATIONS)
+    def revoke(self, request: HttpRequest, queryset: QuerySet[UserToken]) -> None:
+        tokens = list(queryset.filter(revoked_at__isnull=True))
+        for token in tokens:
+            user_token_revoke(token=token)
+            self.log_change(request, token, "Revoked")
+        self.message_user(request, f"{len(tokens)} token(s) revoked.", messages.SUCCESS)

@@ -1,0 +1,109 @@
+"""Admin for the outbox: every webhook event with its delivery attempts, and replay."""
+
+import uuid
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from config.admin import (
+    BigTableAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    choice_filter,
+    has_model_permission,
+    json_block,
+)
+from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.services import webhook_replay
+
+
+class DeliveryAttemptInline(ReadOnlyTabularInline):
+    model = DeliveryAttempt
+    fields = ("started_at", "status_code", "duration_ms", "error", "response_excerpt")
+    readonly_fields = fields
+    ordering = ("-started_at",)
+
+    @admin.display(description="response (first 4 KiB)")
+    def response_excerpt(self, obj: DeliveryAttempt) -> SafeString:
+        return format_html("<code>{}</code>", Truncator(obj.response_body).chars(300))
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "id",
+        "event_type",
+        "service",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "delivered_at",
+        "last_error_excerpt",
+    )
+    list_select_related = ("service",)
+    list_filter = (
+        "service",
+        choice_filter(field="status", title="status", choices=WebhookEvent.Status.choices),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    sortable_by = ("created_at",)
+    search_fields = ("id",)
+    search_help_text = "A webhook-id (exact) or the id of what the event is about (exact)."
+    fields = (
+        "id",
+        "service",
+        "event_type",
+        "subject_id",
+        "status",
+        "attempt_count",
+        "created_at",
+        "next_attempt_at",
+        "locked_until",
+        "delivered_at",
+        "last_error",
+        "payload_block",
+    )
+    readonly_fields = fields
+    inlines = (DeliveryAttemptInline,)
+    actions = ("replay",)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[WebhookEvent], search_term: str
+    ) -> tuple[QuerySet[WebhookEvent], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            subject = uuid.UUID(term)
+        except ValueError:
+            return queryset.filter(pk=term), False
+        return queryset.filter(subject_id=subject), False
+
+    @admin.display(description="last error")
+    def last_error_excerpt(self, obj: WebhookEvent) -> str:
+        return Truncator(obj.last_error).chars(60)
+
+    @admin.display(description="payload")
+    def payload_block(self, obj: WebhookEvent) -> SafeString:
+        return json_block(obj.payload)
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, WebhookEvent, "change")
+
+    @admin.action(
+        description="Replay (send again, same webhook-id)",
+        permissions=["replay"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        events = list(queryset)
+        for event in events:
+            webhook_replay(event=event)
+            self.log_change(request, event, "Replayed")
+        self.message_user(request, f"{len(events)} event(s) queued again.", messages.SUCCESS)

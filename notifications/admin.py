@@ -1,0 +1,259 @@
+"""Admin for notifications: their answer, deadline and webhook deliveries, with the operations the
+operator commands offer (invalidate, expire overdue, replay), each through the notifications
+services, so the admin changes nothing the API would not.
+"""
+
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from config.admin import (
+    BigTableAdminMixin,
+    ReadOnlyAdminMixin,
+    choice_filter,
+    has_model_permission,
+    json_block,
+)
+from config.api.errors import ApiError
+from config.outbound.models import WebhookEvent
+from notifications.models import Notification, NotificationStatus
+from notifications.services import (
+    notification_events_replay,
+    notification_invalidate,
+    notifications_expire_overdue,
+)
+
+BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+REASON_MAX_LENGTH = 500
+# Webhook deliveries listed on a notification's page; a notification has one or two events.
+DELIVERIES_SHOWN = 10
+
+
+@admin.register(Notification)
+class NotificationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "title",
+        "recipient",
+        "service",
+        "status_display",
+        "deadline",
+        "responded_at",
+        "response_action_id",
+    )
+    list_display_links = ("created_at", "title")
+    list_select_related = ("recipient", "service")
+    list_filter = (
+        "service",
+        choice_filter(field="status", title="status", choices=NotificationStatus.choices),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    sortable_by = ("created_at",)
+    search_fields = ("recipient__username",)
+    search_help_text = "A notification id (exact) or the recipient's username (exact)."
+    fieldsets = (
+        (None, {"fields": ("id", "service", "recipient", "title", "description", "created_at")}),
+        (
+            "State",
+            {"fields": ("status_display", "deadline", "expired_at", "invalidated_at", "invalidation_reason")},
+        ),
+        ("Answer", {"fields": ("response_action_id", "response_data_block", "responded_at", "responder")}),
+        ("Definition", {"fields": ("actions_block", "metadata_block")}),
+        ("Webhook deliveries", {"fields": ("deliveries",)}),
+    )
+    readonly_fields = (
+        "id",
+        "service",
+        "recipient",
+        "title",
+        "description",
+        "created_at",
+        "status_display",
+        "deadline",
+        "expired_at",
+        "invalidated_at",
+        "invalidation_reason",
+        "response_action_id",
+        "response_data_block",
+        "responded_at",
+        "responder",
+        "actions_block",
+        "metadata_block",
+        "deliveries",
+    )
+    actions = ("invalidate", "replay")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Notification], search_term: str
+    ) -> tuple[QuerySet[Notification], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            return queryset.filter(pk=uuid.UUID(term)), False
+        except ValueError:
+            return queryset.filter(recipient__username=term), False
+
+    @admin.display(description="status")
+    def status_display(self, obj: Notification) -> str:
+        status = obj.status_at(timezone.now())
+        if status != obj.status:
+            return f"{status} (deadline passed; not yet marked)"
+        return status
+
+    @admin.display(description="response data")
+    def response_data_block(self, obj: Notification) -> SafeString | str:
+        return json_block(obj.response_data) if obj.responded_at else "-"
+
+    @admin.display(description="actions")
+    def actions_block(self, obj: Notification) -> SafeString:
+        return json_block(obj.actions)
+
+    @admin.display(description="metadata")
+    def metadata_block(self, obj: Notification) -> SafeString:
+        return json_block(obj.metadata)
+
+    @admin.display(description="events and their attempts")
+    def deliveries(self, obj: Notification) -> SafeString | str:
+        events = list(
+            WebhookEvent.objects.filter(subject_id=obj.pk)
+            .prefetch_related("attempts")
+            .order_by("created_at")[:DELIVERIES_SHOWN]
+        )
+        if not events:
+            return "None yet."
+        return format_html_join("", "{}", ((_delivery_html(event),) for event in events))
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, Notification, "change")
+
+    @admin.action(
+        description="Invalidate (withdraw while pending)", permissions=["operate"], location=BOTH_LOCATIONS
+    )
+    def invalidate(self, request: HttpRequest, queryset: QuerySet[Notification]) -> HttpResponse | None:
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("confirm") != "yes" or not 0 < len(reason) <= REASON_MAX_LENGTH:
+            return self._invalidate_confirmation(request, queryset, reason_missing="confirm" in request.POST)
+        invalidated, refused = 0, 0
+        for notification in queryset:
+            try:
+                notification_invalidate(notification=notification, reason=reason)
+            except ApiError:
+                refused += 1
+                continue
+            invalidated += 1
+            self.log_change(request, notification, f"Invalidated: {reason}")
+        self.message_user(request, f"{invalidated} notification(s) invalidated.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request,
+                f"{refused} notification(s) left as they were: no longer pending (answered, expired or "
+                "already invalidated).",
+                messages.WARNING,
+            )
+        return None
+
+    def _invalidate_confirmation(
+        self, request: HttpRequest, queryset: QuerySet[Notification], *, reason_missing: bool
+    ) -> TemplateResponse:
+        # The page posts back every field of the action's own form, so the same action runs
+        # again, this time with a reason, whether it came from the list or from one notification.
+        posted = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in {"csrfmiddlewaretoken", "reason", "confirm"}
+            for value in values
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Invalidate notifications",
+            "opts": self.opts,
+            "notifications": list(queryset.select_related("recipient")[:100]),
+            "count": queryset.count(),
+            "posted": posted,
+            "reason_missing": reason_missing,
+            "reason_max_length": REASON_MAX_LENGTH,
+        }
+        return TemplateResponse(request, "admin/notifications/notification/invalidate.html", context)
+
+    @admin.action(
+        description="Replay their webhooks (same webhook-id)",
+        permissions=["operate"],
+        location=BOTH_LOCATIONS,
+    )
+    def replay(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        count = notification_events_replay(notifications=queryset)
+        for notification in queryset:
+            self.log_change(request, notification, "Replayed its webhooks")
+        self.message_user(request, f"{count} webhook event(s) queued again.", messages.SUCCESS)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_expire_overdue"
+        expire = path("expire-overdue/", self.admin_site.admin_view(self.expire_overdue_view), name=name)
+        return [expire, *super().get_urls()]
+
+    def expire_overdue_view(self, request: HttpRequest) -> HttpResponse:
+        """Mark every pending notification past its deadline expired, as `expire_notifications` does."""
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
+        changelist_url = reverse("admin:notifications_notification_changelist")
+        if request.method == "POST":
+            count = notifications_expire_overdue()
+            self.message_user(request, f"{count} overdue notification(s) expired.", messages.SUCCESS)
+            return HttpResponseRedirect(changelist_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Expire overdue notifications",
+            "opts": self.opts,
+            "overdue": notifications_expire_overdue(dry_run=True),
+            "changelist_url": changelist_url,
+        }
+        return TemplateResponse(request, "admin/notifications/notification/expire_overdue.html", context)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_expire_overdue": self.has_operate_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+
+def _delivery_html(event: WebhookEvent) -> SafeString:
+    url = reverse("admin:outbound_webhookevent_change", args=[event.pk])
+    attempts = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
+        (
+            (
+                f"{attempt.started_at:%Y-%m-%d %H:%M:%S}",
+                attempt.status_code if attempt.status_code is not None else "-",
+                attempt.duration_ms,
+                attempt.error or "",
+            )
+            for attempt in event.attempts.all()
+        ),
+    )
+    return format_html(
+        '<div class="delivery"><p><a href="{}"><code>{}</code></a> {} · <strong>{}</strong> · '
+        "{} attempt(s) · queued {}</p>"
+        '<table class="delivery-attempts"><thead><tr><th>started</th><th>HTTP status</th>'
+        "<th>duration</th><th>error</th></tr></thead><tbody>{}</tbody></table></div>",
+        url,
+        event.pk,
+        event.event_type,
+        event.status,
+        event.attempt_count,
+        f"{event.created_at:%Y-%m-%d %H:%M:%S}",
+        attempts or format_html('<tr><td colspan="4">No attempt yet.</td></tr>'),
+    )

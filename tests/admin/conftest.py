@@ -1,0 +1,11 @@
+import pytest
+
+from tests.admin.factories import World, build_world
+
+CONTACT_SUBMISSIONS = "/admin/actions/contactsubmission/"
+EXPORT = "/admin/actions/contactsubmission/export.csv"
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return build_world()

@@ -1,0 +1,154 @@
+"""Rows for the admin tests: executions in every state, and a world with every kind of row."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from actions.models import ActionExecution, ActionTrigger, ExecutionKind, ExecutionResult, TriggerStatus
+from actions.services.executions import execution_record_result
+from actions.services.triggers import action_put
+from config.accounts.models import Service
+from config.accounts.services import service_create, user_token_issue
+from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.services import webhook_enqueue
+from conversations.models import Bot
+from notifications.services import notification_create, notification_respond
+from tests.factories import BotFactory, ConversationFactory, UserFactory
+
+CLEAR_EMAIL = "jane.doe@example.com"
+CLEAR_PHONE = "+1 555 123 4567"
+CLEAR_NAME = "Jane Doe"
+CONTACT_PARAMS = {"name": CLEAR_NAME, "email": CLEAR_EMAIL, "phone": CLEAR_PHONE, "topics": ["quote", 42]}
+# What no admin page may show, in any form that would give the value away.
+CLEAR_VALUES = (CLEAR_EMAIL, "jane.doe", "555 123", "1234567", CLEAR_NAME)
+
+
+class ExecutionFactory(factory.django.DjangoModelFactory):
+    """A pending execution of a contact form, its params in clear as the runtime sent them."""
+
+    class Meta:
+        model = ActionExecution
+
+    bot = factory.SubFactory(BotFactory)
+    visitor_id = factory.Sequence(lambda n: f"visitor-{n:04d}")
+    conversation = factory.LazyAttribute(lambda o: ConversationFactory(bot=o.bot, visitor_id=o.visitor_id))
+    kind = ExecutionKind.CONTACT_FORM
+    label = "Send the contact form"
+    target_url = "https://example.com/contact"
+    params = factory.LazyFunction(lambda: dict(CONTACT_PARAMS))
+
+
+def complete(
+    execution: ActionExecution, *, result: str = ExecutionResult.SUCCESS, **metadata: Any
+) -> ActionExecution:
+    """The visitor's browser reports the outcome, through the service the public endpoint uses."""
+    execution.bot = Bot.objects.get(pk=execution.bot_id)
+    return execution_record_result(
+        execution=execution, result=result, contact_metadata={key: value for key, value in metadata.items()}
+    )
+
+
+def staff_user(*, username: str, permissions: tuple[str, ...] = ()) -> Any:
+    """A staff member (not a superuser) holding exactly these `app_label.codename` permissions."""
+    user = UserFactory(username=username, is_staff=True)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return get_user_model().objects.get(pk=user.pk)  # no cached permissions
+
+
+@dataclass
+class World:
+    """One row of every kind the admin shows, and the secrets none of its pages may show."""
+
+    service: Service
+    service_key: str
+    webhook_secret: str
+    user_token: str
+    bot: Bot
+    pending: ActionExecution
+    completed: ActionExecution
+    booking: ActionExecution
+    secrets: tuple[str, ...]
+
+
+def build_world() -> World:
+    service, issued = service_create(name="acme", callback_url="https://hooks.example.com/acme")
+    person = UserFactory(username="alex")
+    token = user_token_issue(user=person)
+    bot = BotFactory(service=service, name="acme-bot", allowed_targets=["https://example.com"])
+    pending = ExecutionFactory(bot=bot, visitor_id="visitor-pending")
+    completed = complete(
+        ExecutionFactory(bot=bot, visitor_id="visitor-done", kind=ExecutionKind.NEWSLETTER),
+        deliveryStatus="delivered",
+        deliveryMethod="same_page",
+        signalSource="form-submit",
+        networkStatus=200,
+        submitToSignalMs=420,
+    )
+    booking = ExecutionFactory(bot=bot, visitor_id="visitor-booking", kind=ExecutionKind.BOOKING)
+
+    action, _ = action_put(
+        service=service,
+        action_id="approve-refund",
+        target_url="https://hooks.example.com/refund",
+        fire_on="true",
+        timeout_ms=5000,
+    )
+    action, _ = action_put(
+        service=service,
+        action_id="approve-refund",
+        target_url="https://hooks.example.com/refund-v2",
+        fire_on="always",
+        timeout_ms=3000,
+    )
+    ActionTrigger.objects.create(
+        service=service,
+        action=action,
+        action_version=2,
+        decision=True,
+        status=TriggerStatus.FAILED,
+        error={"error": {"type": "execution_timeout"}},
+        duration_ms=3001,
+    )
+    notification = notification_create(
+        service=service,
+        recipient=person,
+        title="Approve the refund?",
+        actions=[{"id": "approve", "label": "Approve", "response_type": "text"}],
+        deadline=timezone.now() + timedelta(hours=1),
+        metadata={"ticket": "T-1"},
+    )
+    notification_respond(notification=notification, responder=person, action_id="approve", response_data="ok")
+    event = WebhookEvent.objects.get(subject_id=notification.pk)
+    DeliveryAttempt.objects.create(
+        event=event, started_at=timezone.now(), duration_ms=12, status_code=500, response_body="oops"
+    )
+    webhook_enqueue(service=service, event_type="test.event", payload={"hello": "world"})
+
+    secrets = (
+        issued.secret,
+        issued.key.key_hash,
+        service.webhook_secret,
+        service.webhook_secret.removeprefix("whsec_"),
+        token.secret,
+        token.token.token_hash,
+    )
+    return World(
+        service=service,
+        service_key=issued.secret,
+        webhook_secret=service.webhook_secret,
+        user_token=token.secret,
+        bot=bot,
+        pending=pending,
+        completed=completed,
+        booking=booking,
+        secrets=secrets,
+    )
