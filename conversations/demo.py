@@ -122,7 +122,7 @@ def _seed_history(bot: Bot) -> None:
 
 
 def _pending_execution(bot: Bot) -> ActionExecution:
-    pending = bot.executions.filter(result__isnull=True).order_by("-created_at").first()
+    pending = ActionExecution.objects.filter(bot=bot, result__isnull=True).order_by("-created_at").first()
     if pending is not None:
         return pending
     return execution_create(

@@ -7,7 +7,7 @@ serializer, and timestamps in RFC 3339 UTC with a `Z`.
 from datetime import UTC, datetime
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -96,6 +96,7 @@ _BOT = inline_serializer(
 
 
 class BotApi(ServiceApiView):
+    @extend_schema_serializer(component_name="BotAllowlist")
     class PatchSerializer(WidgetInputSerializer):
         # The list's items are checked by the allowlist itself, whose message quotes the pattern.
         allowedTargets = serializers.JSONField()

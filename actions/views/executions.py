@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -95,6 +95,7 @@ _EXECUTION = inline_serializer(
 
 
 class ExecutionCreateApi(ServiceApiView):
+    @extend_schema_serializer(component_name="ActionExecutionCreate")
     class InputSerializer(WidgetInputSerializer):
         visitorId = StrictCharField(min_length=1, max_length=128)
         kind = serializers.ChoiceField(choices=ExecutionKind.choices)
@@ -163,6 +164,7 @@ class ExecutionDetailApi(ServiceApiView):
 
 
 class ExecutionResultApi(PublicApiView):
+    @extend_schema_serializer(component_name="ActionExecutionResult")
     class InputSerializer(WidgetInputSerializer):
         result = serializers.ChoiceField(
             choices=[ExecutionResult.SUCCESS, ExecutionResult.FAILURE, ExecutionResult.CANCELLED]
