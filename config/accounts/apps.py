@@ -8,3 +8,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401 - registers the deploy checks
+        from config.api import schema  # noqa: F401 - registers the OpenAPI security schemes
