@@ -1,17 +1,19 @@
 """Measurements taken in-process with Django's test Client, against the bench database.
 
 - `count_queries`: the SQL one request of an endpoint runs, through the whole middleware stack.
-- `time_get`: the admin pages at scale (a staff session), median of a few requests.
+- `time_get`, `time_call`: the admin pages at scale (a staff session) and the summary, median of a
+  few requests.
 - `export_once`: one streamed download of the CSV export, run by `config.bench.export_probe` in a
   process of its own so that the harness can read that process's peak memory.
 """
 
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import Client
@@ -84,26 +86,51 @@ def consume(response: Any) -> tuple[int, int]:
     return size, lines
 
 
-def time_get(*, client: Client, url: str, repeat: int) -> dict[str, Any]:
-    """Median wall time of `repeat` GETs of `url` after one unmeasured GET, with its query count."""
+def time_get(*, client: Client, url: str, repeat: int, cold: bool) -> dict[str, Any]:
+    """Median wall time of `repeat` GETs of `url` after one unmeasured GET, with its query count.
+
+    `cold` empties the cache before each request, so that what a page caches (the admin's
+    summary) is computed again every time: the cost of a first view, not of a reload.
+    """
+    if cold:
+        cache.clear()
     client.get(url)
     timings: list[float] = []
     status = queries = size = 0
     for _ in range(repeat):
+        if cold:
+            cache.clear()
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url)
             size, _ = consume(response)
             timings.append((time.perf_counter() - started) * 1000)
-        status, queries = response.status_code, len(captured.captured_queries)
+        status = response.status_code
+        queries = sum(not is_transaction_control(query["sql"]) for query in captured.captured_queries)
     return {
         "url": url,
+        "cold": cold,
         "status": status,
         "median_ms": round(statistics.median(timings), 1),
         "min_ms": round(min(timings), 1),
         "max_ms": round(max(timings), 1),
         "queries": queries,
         "bytes": size,
+    }
+
+
+def time_call(*, call: Callable[[], object], repeat: int) -> dict[str, Any]:
+    """Median wall time of `repeat` calls after one unmeasured call."""
+    call()
+    timings: list[float] = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "median_ms": round(statistics.median(timings), 1),
+        "min_ms": round(min(timings), 1),
+        "max_ms": round(max(timings), 1),
     }
 
 

@@ -133,13 +133,15 @@ def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
         "|---|" + "---:|" * (len(levels) + 1),
     ]
     for measure, title, unit in (
-        ("changelist", "Contact Submissions changelist", "ms"),
-        ("changelist_filtered", "changelist, filtered (result, delivery status)", "ms"),
-        ("changelist_search", "changelist, search by visitor", "ms"),
-        ("summary", "summary of the filtered set", "ms"),
+        ("changelist", "Contact Submissions changelist, first view (summary computed)", "ms"),
+        ("changelist_warm", "changelist, reload (summary cached)", "ms"),
+        ("changelist_filtered", "changelist, filtered by result and delivery status, first view", "ms"),
+        ("changelist_search", "changelist, search by visitor id, first view", "ms"),
+        ("summary", "summary of the whole set (selector)", "ms"),
         ("export", "CSV export", "s"),
         ("export_rss", "CSV export, peak RSS", "MiB"),
-        ("expire", "`expire_notifications`", "s"),
+        ("expire", "`expire_notifications` (all rows overdue)", "s"),
+        ("expire_rate", "`expire_notifications`, rows expired per second", "rows/s"),
         ("expire_rss", "`expire_notifications`, peak RSS", "MiB"),
     ):
         values = [scale["levels"][rows].get("figures", {}).get(measure) for rows in levels]
