@@ -78,3 +78,21 @@ def test_openapi_schema_and_docs_are_served(api: Api) -> None:
     docs = api.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    schema = target.read_text()
+    for path in (
+        "/v1/bots/{bot_id}/action-executions:",
+        "/v1/public/actions/{execution_id}/result:",
+        "/api/v1/notifications:",
+        "/api/v1/client/respond:",
+        "/actions/{action_id}:",
+        "/actions/{action_id}/trigger:",
+    ):
+        assert f"  {path}\n" in schema, path
+    assert "bearer" in schema
