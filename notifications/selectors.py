@@ -72,7 +72,7 @@ class Cursor:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             created_at, row_id = json.loads(raw)
             cursor = cls(created_at=datetime.fromisoformat(created_at), id=uuid.UUID(row_id))
-        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
             raise InvalidRequest(
                 "cursor: not a cursor this server made.", details={"field": "cursor"}
             ) from None

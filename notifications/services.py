@@ -18,7 +18,7 @@ from config.accounts.models import Service
 from config.accounts.services import user_token_issue
 from config.api.errors import ApiError, InvalidRequest, RateLimited, Unauthenticated
 from config.outbound.models import WebhookEvent
-from config.outbound.services import webhook_enqueue, webhook_replay
+from config.outbound.services import webhook_enqueue, webhooks_replay
 from notifications.errors import (
     InvalidActionId,
     NotificationAccessDenied,
@@ -35,7 +35,6 @@ EXPIRED_EVENT = "notification.expired"
 NOTIFICATION_EVENTS = (RESPONDED_EVENT, EXPIRED_EVENT)
 
 EXPIRE_BATCH_SIZE = 1000
-REPLAY_BATCH_SIZE = 500
 
 # Brute-force protection of POST /api/v1/client/token: failed attempts only, in fixed windows.
 # Per username, so one account cannot be guessed at; per client address, so one client cannot
@@ -209,6 +208,7 @@ def notification_events_replay(
     """Queue the stored events of these notifications again, each under its own webhook-id.
 
     `failed_only` keeps the events whose delivery gave up; `since` those stored at or after it.
+    Set-based (the outbox replays in batches of UPDATEs), so any number of notifications is fine.
     """
     events = WebhookEvent.objects.filter(
         subject_id__in=notifications.values("pk"), event_type__in=NOTIFICATION_EVENTS
@@ -217,19 +217,7 @@ def notification_events_replay(
         events = events.filter(status=WebhookEvent.Status.FAILED)
     if since is not None:
         events = events.filter(created_at__gte=since)
-    if dry_run:
-        return events.count()
-    replayed = 0
-    last_id = ""
-    while True:
-        # Keyset over the primary key: a replayed event may leave the filtered set (--failed).
-        batch = list(events.filter(pk__gt=last_id).order_by("pk")[:REPLAY_BATCH_SIZE])
-        for event in batch:
-            webhook_replay(event=event)
-        replayed += len(batch)
-        if len(batch) < REPLAY_BATCH_SIZE:
-            return replayed
-        last_id = batch[-1].pk
+    return webhooks_replay(events=events, dry_run=dry_run)
 
 
 def _token_failure_usages(

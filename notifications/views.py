@@ -4,6 +4,7 @@ Each view parses, calls selectors and one service, and renders; read top to bott
 are in the contract's order. 401 happens in authentication, before any of this runs.
 """
 
+import re
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -31,6 +32,8 @@ from notifications.selectors import (
     recipient_get,
 )
 from notifications.services import (
+    TOKEN_FAILURES_PER_ADDRESS,
+    TOKEN_FAILURES_PER_USERNAME,
     client_token_obtain,
     notification_create,
     notification_invalidate,
@@ -39,6 +42,7 @@ from notifications.services import (
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+LIMIT_PATTERN = re.compile(r"[0-9]{1,3}")
 
 
 class StrictCharField(serializers.CharField):
@@ -59,11 +63,11 @@ class Rfc3339Field(serializers.Field):
             self.fail("invalid")
         try:
             moment = datetime.fromisoformat(data)
-        except ValueError:
+            if moment.tzinfo is None:
+                self.fail("invalid")
+            return moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             self.fail("invalid")
-        if moment.tzinfo is None:
-            self.fail("invalid")
-        return moment.astimezone(UTC)
 
     def to_representation(self, value: datetime) -> str | None:
         return rfc3339(value)
@@ -172,7 +176,8 @@ class ClientTokenApi(PublicApiView):
             400: schema.INVALID,
             401: schema.error("AUTH_INVALID_TOKEN: wrong username or password"),
             429: schema.error(
-                "RATE_LIMITED after repeated failures for the username or address; Retry-After"
+                f"RATE_LIMITED, with Retry-After: failed logins are capped at {TOKEN_FAILURES_PER_USERNAME} "
+                f"per username and {TOKEN_FAILURES_PER_ADDRESS} per client address"
             ),
         },
     )
@@ -202,7 +207,7 @@ class ClientNotificationsApi(UserApiView):
             )
         cursor = request.query_params.get("cursor")
         limit = request.query_params.get("limit", str(PAGE_SIZE))
-        if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE_SIZE:
+        if not LIMIT_PATTERN.fullmatch(limit) or not 1 <= int(limit) <= MAX_PAGE_SIZE:
             raise InvalidRequest(
                 f"limit: must be a whole number from 1 to {MAX_PAGE_SIZE}.", details={"field": "limit"}
             )

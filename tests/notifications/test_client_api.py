@@ -1,5 +1,6 @@
 """The person's side: a token from a password, the inbox, one notification (contract section 3)."""
 
+import base64
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -144,6 +145,9 @@ def test_the_status_filter_uses_the_status_as_read_now(person_api: Api, person: 
         ({"limit": "101"}, "limit"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": "WzEsMl0"}, "cursor"),
+        ({"cursor": base64.urlsafe_b64encode(b'["2020-01-01T00:00:00+00:00", 5]').decode()}, "cursor"),
+        ({"cursor": base64.urlsafe_b64encode(b'{"a": 1}').decode()}, "cursor"),
+        ({"limit": "\u00b2"}, "limit"),
     ],
 )
 def test_bad_inbox_parameters_are_400(person_api: Api, params: dict[str, str], field: str) -> None:

@@ -142,6 +142,7 @@ BAD_FIELDS = [
     ({"deadline": "2099-01-01T00:00:00"}, "deadline"),
     ({"deadline": "2099-01-01"}, "deadline"),
     ({"deadline": 4102444800}, "deadline"),
+    ({"deadline": "9999-12-31T23:59:59-23:59"}, "deadline"),
     ({"metadata": ["a"]}, "metadata"),
     ({"metadata": "a"}, "metadata"),
     ({"priority": "high"}, "priority"),
