@@ -7,6 +7,11 @@ row at once. A second request with the key gets the stored ActionResult; while t
 still sending it gets 409 `conflict` at once (it is not made to wait: a send may take up to
 30 s); with a different body it gets 409 `conflict`. After 24 h the old row gives up its key and
 the key is new again. Whatever happens, at most one request per key sends.
+
+A process that dies while sending leaves its row `in_progress`. Once that row is older than the
+action's timeout plus a grace period, the next request with the key records it `failed`
+(`execution_error`: the outcome is unknown) and answers that, rather than sending again or
+answering 409 for the rest of the day.
 """
 
 import hashlib
@@ -33,6 +38,9 @@ RATE_LIMIT_GROUP = "actions.trigger"
 # An expired key is released and the insert retried; more rounds than this means a storm of
 # requests on one key, which the caller should hear about rather than have us spin.
 CLAIM_ATTEMPTS = 3
+# Past the action's own timeout, how long an in_progress row may wait for its outcome before it
+# counts as abandoned by a process that died mid-send.
+ABANDONED_AFTER_GRACE = timedelta(seconds=60)
 
 VERSIONED_FIELDS = ("target_url", "fire_on", "timeout_ms", "description")
 
@@ -191,6 +199,11 @@ def _idempotency_claim(*, recorded: dict[str, Any]) -> tuple[ActionTrigger, bool
                 "This Idempotency-Key was used with a different request.",
                 suggestion="Use a new Idempotency-Key for a different request.",
             )
+        if existing.status == TriggerStatus.IN_PROGRESS and _abandoned(
+            trigger=existing, timeout_ms=recorded["action"].timeout_ms
+        ):
+            _record_abandoned(trigger=existing)
+            continue
         if existing.status == TriggerStatus.IN_PROGRESS:
             raise IdempotencyConflict(
                 "A request with this key is in progress.",
@@ -200,6 +213,23 @@ def _idempotency_claim(*, recorded: dict[str, Any]) -> tuple[ActionTrigger, bool
     raise IdempotencyConflict(
         "A request with this key is in progress.",
         suggestion="Retry with the same Idempotency-Key in a moment.",
+    )
+
+
+def _abandoned(*, trigger: ActionTrigger, timeout_ms: int) -> bool:
+    deadline = trigger.created_at + timedelta(milliseconds=timeout_ms) + ABANDONED_AFTER_GRACE
+    return timezone.now() > deadline
+
+
+def _record_abandoned(*, trigger: ActionTrigger) -> None:
+    ActionTrigger.objects.filter(pk=trigger.pk, status=TriggerStatus.IN_PROGRESS).update(
+        status=TriggerStatus.FAILED,
+        error=error_response_body(
+            error_type=ErrorType.EXECUTION_ERROR,
+            message="The request that held this Idempotency-Key ended before recording an outcome; "
+            "whether the target received the trigger is unknown.",
+            suggestion="Check the target; to send again, use a new Idempotency-Key.",
+        ),
     )
 
 

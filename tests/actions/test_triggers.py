@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 from standardwebhooks import Webhook
 
@@ -493,6 +494,29 @@ def test_a_key_in_progress_is_a_conflict(service_api: Api, service: Service, rec
 
     assert "in progress" in error["message"]
     assert len(receiver.requests) == 1
+
+
+def test_a_key_abandoned_mid_send_is_recorded_failed_and_never_sent_again(
+    service_api: Api, service: Service, receiver: Receiver
+) -> None:
+    make_action(service, receiver, action_id="a")
+    trigger(service_api, "a", headers={"Idempotency-Key": "k"})
+    # As a process that died mid-send leaves the row, past the action's timeout and the grace.
+    ActionTrigger.objects.update(
+        status=TriggerStatus.IN_PROGRESS, payload_sent=None, created_at=timezone.now() - timedelta(minutes=2)
+    )
+
+    response = trigger(service_api, "a", headers={"Idempotency-Key": "k"})
+    again = trigger(service_api, "a", headers={"Idempotency-Key": "k"})
+
+    assert response.status_code == 200
+    result = response.json()
+    assert result["status"] == "failed"
+    assert result["error"]["error"]["type"] == "execution_error"
+    assert "unknown" in result["error"]["error"]["message"]
+    assert again.json() == result
+    assert len(receiver.requests) == 1
+    assert ActionTrigger.objects.get().status == TriggerStatus.FAILED
 
 
 def test_a_key_older_than_24_hours_is_new(service_api: Api, service: Service, receiver: Receiver) -> None:
