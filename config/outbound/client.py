@@ -106,13 +106,20 @@ class _Deadline:
         self._timer.start()
 
     def watch(self, sock: socket.socket) -> None:
+        # A duplicate, because TLS takes the original socket object over (detaching it), and
+        # because a descriptor we hold cannot be closed and reused by anyone else before `close`.
+        duplicate = sock.dup()
         with self._lock:
-            self._sockets.append(sock)
+            self._sockets.append(duplicate)
             if self.expired:
-                _shutdown(sock)
+                _shutdown(duplicate)
 
-    def cancel(self) -> None:
+    def close(self) -> None:
         self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
 
     def _expire(self) -> None:
         with self._lock:
@@ -122,7 +129,7 @@ class _Deadline:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    # An OSError means the socket is already closed: nothing left to interrupt.
+    # An OSError means the connection is already gone: nothing left to interrupt.
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
 
@@ -146,7 +153,6 @@ class _WatchedHTTPConnection(HTTPConnection):
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
-    # The raw socket, before TLS wraps it: shutting it down also interrupts a stuck handshake.
     def _new_conn(self) -> socket.socket:
         return _watched(super()._new_conn())
 
@@ -307,7 +313,7 @@ def post_signed(
             error_kind=ErrorKind.CONNECTION, error=f"{type(exc).__name__}: could not complete the request"
         )
     finally:
-        deadline.cancel()
+        deadline.close()
         _current_deadline.reset(context_token)
 
     if not answered_in_time:

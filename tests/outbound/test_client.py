@@ -2,6 +2,7 @@
 
 import json
 import socket
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -253,3 +254,34 @@ def test_any_2xx_counts_and_nothing_else(receivers: Callable[[Respond], Receiver
     results = [post(receiver.url) for _ in range(3)]
 
     assert [(r.status_code, r.ok) for r in results] == [(201, True), (299, True), (503, False)]
+
+
+def test_the_deadline_also_cuts_a_tls_handshake_that_never_ends() -> None:
+    # A "TLS server" that starts a huge record and sends it one byte at a time: every read of
+    # the handshake gets data, so no per-read timeout ever fires.
+    listener = socket.create_server(("127.0.0.1", 0))
+    release = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)  # the ClientHello
+            conn.sendall(b"\x16\x03\x03\x40\x00")
+            while not release.wait(0.1):
+                try:
+                    conn.sendall(b"\x02")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        result = post(f"https://127.0.0.1:{listener.getsockname()[1]}/hook", timeout_seconds=0.5)
+    finally:
+        still_trickling = not release.is_set()
+        release.set()
+        thread.join(timeout=5)
+        listener.close()
+
+    assert result.error_kind == ErrorKind.TIMEOUT
+    assert still_trickling

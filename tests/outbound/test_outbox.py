@@ -367,6 +367,11 @@ def test_deliver_webhooks_refuses_a_lease_shorter_than_the_timeout(settings: Set
         call_command("deliver_webhooks", "--once")
 
 
+def test_deliver_webhooks_refuses_a_poll_interval_that_would_spin() -> None:
+    with pytest.raises(CommandError, match="--poll-interval must be a positive"):
+        call_command("deliver_webhooks", "--poll-interval", "0")
+
+
 def test_the_stored_body_is_the_payload_with_its_type(service: Service) -> None:
     event = enqueue(service, metadata={"ticket": 7})
 

@@ -38,6 +38,8 @@ class Command(BaseCommand):
                 "could lose its lease and go out twice at once."
             )
         interval = conf.poll_seconds() if poll_interval is None else poll_interval
+        if interval <= 0:
+            raise CommandError("--poll-interval must be a positive number of seconds.")
         stop = threading.Event()
         total = DeliveryCounts()
         with _stop_on_signals(stop):
