@@ -1,6 +1,7 @@
 """Strict JSON bodies: an object, at most 64 KiB, sent as application/json, no NaN or Infinity."""
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -15,9 +16,17 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON text but no finite number; stored, it would be Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.InvalidRequest("The body is not valid JSON.") from None
     if not isinstance(data, dict):

@@ -96,3 +96,22 @@ def test_openapi_schema_validates_without_warnings(tmp_path) -> None:  # type: i
     ):
         assert f"  {path}\n" in schema, path
     assert "bearer" in schema
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "remote", "expected"),
+    [
+        ("", "10.0.0.9", "10.0.0.9"),
+        ("203.0.113.7", "10.0.0.9", "203.0.113.7"),
+        ("1.1.1.1, 203.0.113.7", "10.0.0.9", "203.0.113.7"),
+        ("203.0.113.7, not-an-ip", "10.0.0.9", "10.0.0.9"),
+        ("2001:db8::1", "10.0.0.9", "2001:db8::1"),
+    ],
+)
+def test_client_ip_trusts_only_the_hop_our_balancer_added(forwarded: str, remote: str, expected: str) -> None:
+    from django.test import RequestFactory
+
+    from config.api.client_ip import client_ip
+
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR=remote)
+    assert client_ip(request) == expected

@@ -124,3 +124,14 @@ def test_the_wsgi_server_is_quiet_with_redis() -> None:
     result = run_python("import config.wsgi", SECRET_KEY="s" * 50, REDIS_URL="redis://127.0.0.1:6379/0")
     assert result.returncode == 0, result.stderr
     assert "REDIS_URL" not in result.stderr
+
+
+def test_behind_a_proxy_rate_limits_key_on_the_forwarded_address() -> None:
+    code = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(getattr(settings, 'RATELIMIT_IP_META_KEY', None), settings.SECURE_PROXY_SSL_HEADER)"
+    )
+    behind = run_python(code, SECRET_KEY="s" * 50, BEHIND_TLS_PROXY="true")
+    direct = run_python(code, SECRET_KEY="s" * 50)
+    assert behind.stdout.split()[0] == "config.api.client_ip.client_ip"
+    assert direct.stdout.split()[0] == "None"
