@@ -41,7 +41,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -84,8 +84,9 @@ class Claim:
     # 1 for the first attempt since the event was (re)queued; picks the delay before the next.
     attempt_number: int
     url: str
-    secret: str
-    body: bytes
+    # Kept out of repr: a Claim in a traceback or a log must not carry the secret or the payload.
+    secret: str = field(repr=False)
+    body: bytes = field(repr=False)
 
 
 @dataclass
