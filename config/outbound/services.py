@@ -26,7 +26,7 @@ next worker claims the event again and sends it (at least once), under the same 
 
 A service without a callback_url: each attempt fails at once with error kind `no_callback_url`
 (recorded like any other attempt, nothing sent) and follows the retry schedule, so setting the URL
-within the ~38 h of the schedule still delivers the event; after that it is `failed` and can be
+within the ~28 h of the schedule still delivers the event; after that it is `failed` and can be
 replayed.
 
 Replays (`webhook_replay`, `webhooks_replay`) queue the event again under the same webhook-id,
