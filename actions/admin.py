@@ -8,8 +8,8 @@ and a CSV export streamed from a cursor.
 
 import contextlib
 import hashlib
-import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import admin
@@ -88,21 +88,21 @@ class ContactSubmissionFilteredSet(ChangeList):
 
 @admin.register(ContactSubmission)
 class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Every contactMetadata field is a column; the masked params are on each row's page and in the CSV.
     list_display = (
-        "created_at",
+        "created",
         "bot",
         "kind",
-        "visitor_id",
+        "visitor",
         "result_display",
         "delivery_status",
         "delivery_method",
         "signal_source",
-        "network_status",
-        "submit_to_signal_ms",
-        "completed_at",
-        "params_display",
+        "network",
+        "timing",
+        "completed",
     )
-    list_display_links = ("created_at",)
+    list_display_links = ("created",)
     list_select_related = ("bot",)
     list_filter = (
         "bot",
@@ -130,7 +130,7 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
     search_fields = ("visitor_id",)
     search_help_text = "A visitor id (exact, or its beginning) or an execution id (exact)."
     # Only the order an index gives: created_at, in every filter's index.
-    sortable_by = ("created_at",)
+    sortable_by = ("created",)
     fieldsets = (
         (None, {"fields": ("id", "kind", "label", "target_url", "bot", "conversation", "visitor_id")}),
         ("Outcome", {"fields": ("result_display", "error", "created_at", "completed_at")}),
@@ -186,14 +186,29 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
             match |= Q(pk=uuid.UUID(term))
         return queryset.filter(match), False
 
-    @admin.display(description="result", ordering="result")
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, obj: ContactSubmission) -> str:
+        return _timestamp(obj.created_at)
+
+    @admin.display(description="completed")
+    def completed(self, obj: ContactSubmission) -> str:
+        return _timestamp(obj.completed_at)
+
+    @admin.display(description="visitor id")
+    def visitor(self, obj: ContactSubmission) -> SafeString:
+        return format_html('<span title="{}">{}</span>', obj.visitor_id, Truncator(obj.visitor_id).chars(24))
+
+    @admin.display(description="network", empty_value="-")
+    def network(self, obj: ContactSubmission) -> int | None:
+        return obj.network_status
+
+    @admin.display(description="to signal", empty_value="-")
+    def timing(self, obj: ContactSubmission) -> str | None:
+        return None if obj.submit_to_signal_ms is None else f"{obj.submit_to_signal_ms:,} ms"
+
+    @admin.display(description="result")
     def result_display(self, obj: ContactSubmission) -> str:
         return obj.result or "pending"
-
-    @admin.display(description="params (masked)")
-    def params_display(self, obj: ContactSubmission) -> SafeString:
-        text = Truncator(_masked_params_text(obj)).chars(80)
-        return format_html('<code class="masked-params">{}</code>', text)
 
     @admin.display(description="params")
     def params_block(self, obj: ContactSubmission) -> SafeString:
@@ -218,6 +233,7 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        extra_context = {"title": "Contact Submissions", **(extra_context or {})}
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if isinstance(response, TemplateResponse) and context and "cl" in context:
@@ -276,8 +292,8 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
         return response
 
 
-def _masked_params_text(obj: ContactSubmission) -> str:
-    return json.dumps(mask_params(obj.params), ensure_ascii=False, sort_keys=True)
+def _timestamp(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
 # ---------------------------------------------------------------------------------------------

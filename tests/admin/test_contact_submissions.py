@@ -68,18 +68,18 @@ def test_lists_the_two_kinds_only_with_every_contact_metadata_column(
     html = page(admin_client)
 
     assert row_ids(html) == {str(world.pending.pk), str(world.completed.pk)}
-    for header in (
-        "Delivery status",
-        "Delivery method",
-        "Signal source",
-        "Network status",
-        "Submit to signal ms",
-        "Result",
-        "Created at",
-        "Completed at",
+    for column in (
+        "delivery_status",
+        "delivery_method",
+        "signal_source",
+        "network",
+        "timing",
+        "result_display",
+        "created",
+        "completed",
     ):
-        assert f">{header}<" in html or f">{header}</" in html or header in html, header
-    assert "same_page" in html and "form-submit" in html and ">420<" in html and ">200<" in html
+        assert f'class="sortable column-{column}' in html or f'class="column-{column}"' in html, column
+    assert "Same Page" in html and "form-submit" in html and ">420 ms<" in html and ">200<" in html
 
 
 def test_params_are_masked_on_every_page_pending_rows_included(admin_client: Client, world: World) -> None:
@@ -90,8 +90,8 @@ def test_params_are_masked_on_every_page_pending_rows_included(admin_client: Cli
 
     for html in (listing, detail):
         assert_no_clear_values(html)
-        assert "j***@example.com" in html
-        assert "**67" in html
+    assert "j***@example.com" in detail
+    assert "**67" in detail
     assert "J***" in detail
 
 

@@ -1,0 +1,123 @@
+"""The admin driven in a real headless Chromium: log in, open Contact Submissions, filter, read the
+summary, check no clear personal data is on the page, export the CSV. Screenshots are kept under
+test-artifacts/ (git-ignored) for a person to look at."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from pytest_django import Settings
+from pytest_django.live_server_helper import LiveServer
+
+from tests.admin.factories import CLEAR_VALUES, ExecutionFactory, World, build_world, complete
+from tests.factories import BotFactory
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
+PASSWORD = "browser-test-password"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+def seed() -> World:
+    world = build_world()
+    get_user_model().objects.create_superuser(username="staff", password=PASSWORD, email="")
+    second_bot = BotFactory(service=world.service, name="pricing-bot")
+    outcomes = [
+        ("delivered", "same_page", 180),
+        ("delivered", "hidden_iframe", 240),
+        ("optimistic", "same_page", 95),
+        ("delivered", "same_page", 310),
+        ("failed", "deep_link", None),
+        ("deeplink_opened", "deep_link", 1200),
+        ("delivered", "hidden_iframe", 150),
+    ]
+    for index, (status, method, ms) in enumerate(outcomes):
+        complete(
+            ExecutionFactory(bot=second_bot if index % 2 else world.bot),
+            result="failure" if status == "failed" else "success",
+            deliveryStatus=status,
+            deliveryMethod=method,
+            signalSource="form-submit",
+            networkStatus=502 if status == "failed" else 200,
+            **({"submitToSignalMs": ms} if ms is not None else {}),
+        )
+    ExecutionFactory(bot=second_bot)  # one more still pending
+    return world
+
+
+def test_contact_submissions_in_a_real_browser(live_server: LiveServer, settings: Settings) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # The live server speaks plain HTTP; the production settings would keep the cookies HTTPS-only.
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    world = seed()  # all database work happens before the browser's event loop starts
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = browser.new_context(accept_downloads=True, viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+
+            page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+            page.fill("#id_username", "staff")
+            page.fill("#id_password", PASSWORD)
+            page.click("input[type=submit]")
+            page.wait_for_selector("#start-contact-submissions")
+            page.screenshot(path=ARTIFACTS / "admin-index.png", full_page=True)
+
+            page.click("#start-contact-submissions")
+            page.wait_for_selector("#contact-summary")
+            assert page.inner_text('[data-summary="total"] .cs-value') == "10"
+            assert_no_clear_values(page.content())
+            page.screenshot(path=ARTIFACTS / "contact-submissions.png", full_page=True)
+
+            page.locator("#changelist-filter").get_by_role("link", name="Delivered", exact=True).click()
+            page.wait_for_url("**delivery_status=delivered**")
+            assert page.inner_text('[data-summary="total"] .cs-value') == "5"
+            assert page.inner_text('[data-summary="status-delivered"] .cs-value') == "5"
+            assert page.inner_text('[data-summary="p50"] .cs-value') == "240 ms"
+            # Delivered timings: 150, 180, 240, 310, 420; p95 is 310 + 0.8 * (420 - 310).
+            assert page.inner_text('[data-summary="p95"] .cs-value') == "398 ms"
+            assert page.locator("#result_list tbody tr").count() == 5
+            assert_no_clear_values(page.content())
+            page.screenshot(path=ARTIFACTS / "contact-submissions-delivered.png", full_page=True)
+
+            with page.expect_download() as download_info:
+                page.click("#export-csv")
+            download = download_info.value
+            download.save_as(ARTIFACTS / "contact-submissions-delivered.csv")
+            text = (ARTIFACTS / "contact-submissions-delivered.csv").read_text()
+
+            page.goto(f"{live_server.url}/admin/actions/contactsubmission/{world.pending.pk}/change/")
+            assert "j***@example.com" in page.content()
+            assert_no_clear_values(page.content())
+            page.screenshot(path=ARTIFACTS / "contact-submission-pending.png", full_page=True)
+        finally:
+            browser.close()
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 5
+    assert {row["deliveryStatus"] for row in rows} == {"delivered"}
+    assert_no_clear_values(text)
+
+
+def assert_no_clear_values(text: str) -> None:
+    for value in CLEAR_VALUES:
+        assert value not in text, value

@@ -1,0 +1,132 @@
+"""Notifications with their answer, deadline and deliveries; invalidate, expire overdue, replay."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from config.outbound.models import WebhookEvent
+from notifications.models import Notification, NotificationStatus
+from notifications.services import notification_create
+from tests.admin.factories import World, staff_user
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NOTIFICATIONS = "/admin/notifications/notification/"
+
+
+def pending(world: World, title: str = "Ship it?", deadline_in: timedelta | None = None) -> Notification:
+    return notification_create(
+        service=world.service,
+        recipient=UserFactory(username=f"r-{title[:8]}"),
+        title=title,
+        actions=[{"id": "ok", "label": "OK", "response_type": "simple"}],
+        deadline=timezone.now() + deadline_in if deadline_in else None,
+    )
+
+
+def test_notification_page_shows_answer_deadline_and_deliveries(admin_client: Client, world: World) -> None:
+    answered = Notification.objects.get(title="Approve the refund?")
+    event = WebhookEvent.objects.get(subject_id=answered.pk)
+
+    html = admin_client.get(f"{NOTIFICATIONS}{answered.pk}/change/").content.decode()
+
+    assert "responded" in html and "approve" in html and "&quot;ok&quot;" in html
+    assert "alex" in html  # the responder
+    assert event.pk in html and "notification.responded" in html
+    assert "<td>500</td>" in html  # its attempt
+    listing = admin_client.get(NOTIFICATIONS + "?status=responded").content.decode()
+    assert f"{NOTIFICATIONS}{answered.pk}/change/" in listing
+
+
+def test_invalidate_asks_for_a_reason_then_invalidates_pending_ones_only(
+    admin_client: Client, world: World
+) -> None:
+    open_one = pending(world)
+    answered = Notification.objects.get(title="Approve the refund?")
+    chosen = {"action": "invalidate", "_selected_action": [str(open_one.pk), str(answered.pk)], "index": "0"}
+
+    confirmation = admin_client.post(NOTIFICATIONS, chosen)
+    assert confirmation.status_code == 200
+    assert 'name="reason"' in confirmation.content.decode()
+    open_one.refresh_from_db()
+    assert open_one.status == NotificationStatus.PENDING
+
+    done = admin_client.post(
+        NOTIFICATIONS, {**chosen, "confirm": "yes", "reason": "Duplicate request"}, follow=True
+    )
+
+    open_one.refresh_from_db()
+    answered.refresh_from_db()
+    assert open_one.status == NotificationStatus.INVALIDATED
+    assert open_one.invalidation_reason == "Duplicate request"
+    assert answered.status == NotificationStatus.RESPONDED
+    messages = done.content.decode()
+    assert "1 notification(s) invalidated" in messages and "1 notification(s) left as they were" in messages
+
+
+def test_invalidate_without_a_reason_changes_nothing(admin_client: Client, world: World) -> None:
+    open_one = pending(world)
+
+    response = admin_client.post(
+        f"{NOTIFICATIONS}{open_one.pk}/change/",
+        {
+            "CHANGE_FORM-action": "invalidate",
+            "_selected_action": str(open_one.pk),
+            "confirm": "yes",
+            "reason": " ",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Give a reason" in response.content.decode()
+    open_one.refresh_from_db()
+    assert open_one.status == NotificationStatus.PENDING
+
+
+def test_expire_overdue_shows_the_count_then_expires_and_queues_webhooks(
+    admin_client: Client, world: World
+) -> None:
+    overdue = pending(world, "Late", deadline_in=timedelta(hours=1))
+    Notification.objects.filter(pk=overdue.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    pending(world, "Not yet", deadline_in=timedelta(hours=1))
+    url = NOTIFICATIONS + "expire-overdue/"
+    assert url in admin_client.get(NOTIFICATIONS).content.decode()
+
+    assert "1 pending notification is past its deadline" in admin_client.get(url).content.decode()
+    response = admin_client.post(url)
+
+    assert response.status_code == 302
+    overdue.refresh_from_db()
+    assert overdue.status == NotificationStatus.EXPIRED
+    assert WebhookEvent.objects.filter(subject_id=overdue.pk, event_type="notification.expired").count() == 1
+    assert Notification.objects.get(title="Not yet").status == NotificationStatus.PENDING
+
+
+def test_replay_queues_the_stored_events_again(admin_client: Client, world: World) -> None:
+    answered = Notification.objects.get(title="Approve the refund?")
+    WebhookEvent.objects.filter(subject_id=answered.pk).update(status=WebhookEvent.Status.FAILED)
+
+    admin_client.post(
+        NOTIFICATIONS, {"action": "replay", "_selected_action": [str(answered.pk)], "index": "0"}
+    )
+
+    event = WebhookEvent.objects.get(subject_id=answered.pk)
+    assert event.status == WebhookEvent.Status.PENDING
+
+
+def test_operations_need_the_change_permission(client: Client, world: World) -> None:
+    open_one = pending(world)
+    client.force_login(staff_user(username="viewer", permissions=("notifications.view_notification",)))
+
+    assert client.get(NOTIFICATIONS).status_code == 200
+    assert client.get(NOTIFICATIONS + "expire-overdue/").status_code == 403
+    assert client.post(NOTIFICATIONS + "expire-overdue/").status_code == 403
+    client.post(
+        NOTIFICATIONS,
+        {"action": "invalidate", "_selected_action": [str(open_one.pk)], "confirm": "yes", "reason": "x"},
+    )
+    open_one.refresh_from_db()
+    assert open_one.status == NotificationStatus.PENDING
