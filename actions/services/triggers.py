@@ -273,8 +273,8 @@ def _delivery_error(*, action: Action, result: OutboundResult) -> dict[str, Any]
     if result.error_kind == ErrorKind.REFUSED_DESTINATION:
         return error_response_body(
             error_type=ErrorType.ACTION_BINDING_FAILED,
-            message="The target was refused before sending: its address is not public.",
-            suggestion="Point target_url at a host with a public address.",
+            message=f"The target was refused before sending ({result.error}).",
+            suggestion="Point target_url at an absolute http(s) URL of a host with a public address.",
         )
     if result.error_kind == ErrorKind.TIMEOUT:
         return error_response_body(
