@@ -142,7 +142,7 @@ RATELIMIT_FAIL_OPEN = False
 
 # Outbound requests (webhooks, triggers) refuse non-public addresses unless this is true.
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", default=False)
-WEBHOOK_TIMEOUT_SECONDS = 10.0
+# Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
 
