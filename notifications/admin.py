@@ -93,6 +93,13 @@ class NotificationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     )
     actions = ("invalidate", "replay")
 
+    def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if has_model_permission(request, WebhookEvent, "view"):
+            return fieldsets
+        # The outbox is its own permission: without it, no webhook deliveries here either.
+        return [(name, options) for name, options in fieldsets if name != "Webhook deliveries"]
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Notification], search_term: str
     ) -> tuple[QuerySet[Notification], bool]:

@@ -130,3 +130,19 @@ def test_operations_need_the_change_permission(client: Client, world: World) -> 
     )
     open_one.refresh_from_db()
     assert open_one.status == NotificationStatus.PENDING
+
+
+def test_deliveries_show_only_to_staff_who_may_see_the_outbox(client: Client, world: World) -> None:
+    answered = Notification.objects.get(title="Approve the refund?")
+    event = WebhookEvent.objects.get(subject_id=answered.pk)
+    url = f"{NOTIFICATIONS}{answered.pk}/change/"
+
+    client.force_login(staff_user(username="support", permissions=("notifications.view_notification",)))
+    assert event.pk not in client.get(url).content.decode()
+
+    client.force_login(
+        staff_user(
+            username="ops", permissions=("notifications.view_notification", "outbound.view_webhookevent")
+        )
+    )
+    assert event.pk in client.get(url).content.decode()
