@@ -28,7 +28,7 @@ from notifications.errors import (
 )
 from notifications.models import Notification, NotificationStatus, open_at, overdue_at
 from notifications.render import responder_render, rfc3339
-from notifications.validation import actions_validate, non_finite_path, response_data_validate
+from notifications.validation import actions_validate, response_data_validate
 
 RESPONDED_EVENT = "notification.responded"
 EXPIRED_EVENT = "notification.expired"
@@ -74,9 +74,6 @@ def notification_create(
     if deadline is not None and deadline <= now:
         raise InvalidRequest("deadline: must be in the future.", details={"field": "deadline"})
     metadata = metadata or {}
-    non_finite = non_finite_path(metadata, "metadata")
-    if non_finite:
-        raise InvalidRequest(f"{non_finite}: is not a finite number.", details={"field": non_finite})
     return Notification.objects.create(
         service=service,
         recipient=recipient,

@@ -46,23 +46,6 @@ def is_number(value: Any) -> bool:
     return is_integer(value) or (isinstance(value, float) and math.isfinite(value))
 
 
-def non_finite_path(value: Any, path: str) -> str | None:
-    """Where in a JSON value an overflowing number (`1e400` parses as infinity) sits, if anywhere."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = non_finite_path(item, f"{path}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = non_finite_path(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
 def _string(value: Any, field: str, *, max_length: int, min_length: int = 1) -> str:
     if not isinstance(value, str):
         raise _invalid(field, "must be a string.")
@@ -275,9 +258,6 @@ def actions_validate(raw: Any) -> list[Definition]:
     """The action definitions, normalised with their defaults, or 400 naming the field."""
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ACTIONS:
         raise _invalid("actions", f"must be a list of 1 to {MAX_ACTIONS} actions.")
-    non_finite = non_finite_path(raw, "actions")
-    if non_finite:
-        raise _invalid(non_finite, "is not a finite number.")
     actions: list[Definition] = []
     seen: set[str] = set()
     for index, item in enumerate(raw):

@@ -28,7 +28,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise errors.InvalidRequest("The body is not valid JSON.") from None
+        raise errors.InvalidRequest(
+            "The body is not valid JSON (NaN, Infinity and numbers beyond a finite float are refused)."
+        ) from None
     if not isinstance(data, dict):
         raise errors.InvalidRequest("The body must be a JSON object.")
     return data

@@ -306,18 +306,13 @@ def test_a_missing_required_field_is_400_naming_it(service_api: Api, person: Any
     assert error["details"] == {"field": missing}
 
 
-@pytest.mark.parametrize(
-    ("raw", "field"),
-    [
-        ('{"order": 1e400}', "metadata.order"),
-        ('{"nested": [1, -1e999]}', "metadata.nested[1]"),
-    ],
-)
-def test_numbers_too_large_for_json_are_refused(service_api: Api, person: Any, raw: str, field: str) -> None:
+@pytest.mark.parametrize("raw", ['{"order": 1e400}', '{"nested": [1, -1e999]}'])
+def test_numbers_too_large_for_json_are_refused(service_api: Api, person: Any, raw: str) -> None:
     actions = '[{"id": "a", "label": "A", "response_type": "simple"}]'
     body = f'{{"recipient": "{person.username}", "title": "T", "metadata": {raw}, "actions": {actions}}}'
     error = assert_error(service_api.post(CREATE, raw=body), 400, "INVALID_REQUEST")
-    assert error["details"] == {"field": field}
+    assert "finite" in error["message"]
+    assert not Notification.objects.exists()
 
 
 def test_an_inactive_user_cannot_be_addressed(service_api: Api) -> None:
