@@ -63,10 +63,13 @@ NOT_REPORTED_VALUE = "none"
 
 
 def visitor_prefix_range(prefix: str) -> tuple[str, str | None]:
-    """[prefix, successor) holds exactly the strings starting with `prefix` in code-point order.
+    """[prefix, successor): the strings starting with `prefix`, as a range a B-tree index answers.
 
-    A range is what a B-tree index answers in any collation; `LIKE 'x%'` is not, on PostgreSQL
-    unless the collation is C. Paired with `startswith`, the range only narrows, never widens.
+    `LIKE 'x%'` uses no plain index on PostgreSQL unless the collation is "C", and SQLite's LIKE
+    ignores case; a range always uses exec_visitor. The search pairs it with `startswith`, so it
+    never matches more. The bounds follow code-point order, which is the order of the C and
+    C.UTF-8 collations (and of SQLite); under a language collation a few ids can sort outside
+    them and be missed by a prefix search (an exact id is always found).
     """
     last = ord(prefix[-1]) + 1
     if 0xD800 <= last <= 0xDFFF:  # surrogates are not characters a database stores
