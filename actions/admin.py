@@ -69,7 +69,7 @@ def visitor_prefix_range(prefix: str) -> tuple[str, str | None]:
     ignores case; a range always uses exec_visitor. The search pairs it with `startswith`, so it
     never matches more. The bounds follow code-point order, which is the order of the C and
     C.UTF-8 collations (and of SQLite); under a language collation a few ids can sort outside
-    them and be missed by a prefix search (an exact id is always found).
+    them and be missed by a prefix search; the exact id is matched on its own, so it is always found.
     """
     last = ord(prefix[-1]) + 1
     if 0xD800 <= last <= 0xDFFF:  # surrogates are not characters a database stores
@@ -182,9 +182,10 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
         if not term:
             return queryset, False
         low, high = visitor_prefix_range(term)
-        match = Q(visitor_id__gte=low, visitor_id__startswith=term)
+        prefix = Q(visitor_id__gte=low, visitor_id__startswith=term)
         if high is not None:
-            match &= Q(visitor_id__lt=high)
+            prefix &= Q(visitor_id__lt=high)
+        match = Q(visitor_id=term) | prefix
         with contextlib.suppress(ValueError):
             match |= Q(pk=uuid.UUID(term))
         return queryset.filter(match), False
