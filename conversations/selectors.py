@@ -17,7 +17,8 @@ def parse_id(value: str | UUID, *, what: str) -> UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound(f"There is no {what} {value!r}.") from None
+        # The value is not quoted back: it came from the path and may be markup.
+        raise NotFound(f"There is no {what} with that id (ids are UUIDs).") from None
 
 
 def bot_get_for_service(*, service: Service, bot_id: str | UUID) -> Bot:

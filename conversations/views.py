@@ -40,6 +40,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictChoiceField(serializers.ChoiceField):
+    """One of `choices`; the error lists them and never quotes the value sent, which may be markup
+    (DRF's own message repeats it: `"<script>" is not a valid choice.`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error_messages["invalid_choice"] = f"must be one of {', '.join(map(str, self.choices))}."
+
+
 class StrictIntegerField(serializers.IntegerField):
     """A JSON integer: not a boolean, not a float such as 200.0, not a string."""
 

@@ -18,7 +18,13 @@ from actions.services.executions import (
 )
 from config.api.views import PublicApiView, ServiceApiView
 from conversations.selectors import bot_get_for_service
-from conversations.views import StrictCharField, StrictIntegerField, WidgetInputSerializer, rfc3339
+from conversations.views import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    WidgetInputSerializer,
+    rfc3339,
+)
 
 # Deep enough for any form; shallow enough that walking it (masking) never nears the recursion limit.
 MAX_PARAMS_DEPTH = 32
@@ -65,8 +71,8 @@ def execution_body(execution: ActionExecution) -> dict[str, Any]:
 
 class ContactMetadataSerializer(serializers.Serializer):
     # null means "not observed", the same as leaving the key out.
-    deliveryStatus = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False, allow_null=True)
-    deliveryMethod = serializers.ChoiceField(choices=DeliveryMethod.choices, required=False, allow_null=True)
+    deliveryStatus = StrictChoiceField(choices=DeliveryStatus.choices, required=False, allow_null=True)
+    deliveryMethod = StrictChoiceField(choices=DeliveryMethod.choices, required=False, allow_null=True)
     signalSource = StrictCharField(max_length=64, required=False, allow_null=True, allow_blank=True)
     networkStatus = StrictIntegerField(min_value=100, max_value=599, required=False, allow_null=True)
     submitToSignalMs = StrictIntegerField(min_value=0, max_value=86_400_000, required=False, allow_null=True)
@@ -98,7 +104,7 @@ class ExecutionCreateApi(ServiceApiView):
     @extend_schema_serializer(component_name="ActionExecutionCreate")
     class InputSerializer(WidgetInputSerializer):
         visitorId = StrictCharField(min_length=1, max_length=128)
-        kind = serializers.ChoiceField(choices=ExecutionKind.choices)
+        kind = StrictChoiceField(choices=ExecutionKind.choices)
         # DRF pops declared fields off the class, so this does not clash with Field.label.
         label = StrictCharField(min_length=1, max_length=200)  # type: ignore[assignment]
         targetUrl = StrictCharField(max_length=2048)
@@ -166,7 +172,7 @@ class ExecutionDetailApi(ServiceApiView):
 class ExecutionResultApi(PublicApiView):
     @extend_schema_serializer(component_name="ActionExecutionResult")
     class InputSerializer(WidgetInputSerializer):
-        result = serializers.ChoiceField(
+        result = StrictChoiceField(
             choices=[ExecutionResult.SUCCESS, ExecutionResult.FAILURE, ExecutionResult.CANCELLED]
         )
         error = StrictCharField(max_length=2000, required=False, allow_null=True, allow_blank=True)
