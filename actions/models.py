@@ -205,7 +205,11 @@ class ActionTrigger(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["action", "-created_at"], name="trigger_action_recent")]
+        indexes = [
+            models.Index(fields=["action", "-created_at"], name="trigger_action_recent"),
+            # The admin's trigger history, newest first, unfiltered.
+            models.Index(F("created_at").desc(), name="trigger_recent"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["service", "idempotency_key"],
@@ -219,7 +223,7 @@ class ActionTrigger(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action_id} v{self.action_version}: {self.status}"
+        return f"{self.action.action_id} v{self.action_version}: {self.status}"
 
 
 # ---------------------------------------------------------------------------------------------

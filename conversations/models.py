@@ -1,7 +1,7 @@
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from config.accounts.models import Service
 
@@ -31,7 +31,12 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["bot", "visitor_id"], name="conversation_bot_visitor")]
+        indexes = [
+            models.Index(fields=["bot", "visitor_id"], name="conversation_bot_visitor"),
+            # The admin: newest first, and search by visitor.
+            models.Index(F("created_at").desc(), name="conversation_recent"),
+            models.Index(fields=["visitor_id"], name="conversation_visitor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.bot} · {self.visitor_id}"

@@ -78,6 +78,7 @@ class Notification(models.Model):
             ),
             # The admin's list per service and status, newest first.
             models.Index(fields=["service", "status", "created_at"], name="notif_service_status"),
+            models.Index(F("created_at").desc(), name="notif_recent"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -8,7 +8,7 @@ outside any transaction and record each attempt. The row's id is the Standard We
 import uuid
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from config.accounts.models import Service
 
@@ -50,6 +50,8 @@ class WebhookEvent(models.Model):
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_due"),
             models.Index(fields=["subject_id"], name="webhook_subject"),
             models.Index(fields=["service", "status", "created_at"], name="webhook_service_status"),
+            # The admin's outbox, newest first, unfiltered.
+            models.Index(F("created_at").desc(), name="webhook_recent"),
         ]
         constraints = [
             models.CheckConstraint(
