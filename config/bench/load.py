@@ -197,4 +197,4 @@ def run_wrk(
 
 def ids_needed(*, seconds: float, max_rate: int) -> int:
     """Fresh ids for one run: enough for `max_rate` requests a second, with room to spare."""
-    return int(seconds * max_rate) + 1000
+    return int(seconds * max_rate) + 200

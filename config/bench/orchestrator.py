@@ -14,7 +14,6 @@ import os
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,7 +71,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", choices=["http", "scale"], help="run one part only (default: both)")
     parser.add_argument("--rows", type=int_list, default=[10_000, 1_000_000], help="scale sizes, e.g. 10000")
     parser.add_argument("--connections", type=int_list, default=[8, 64], help="wrk connections per level")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured wrk run")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=10.0,
+        help="measured seconds per endpoint and level (and as many of the floor)",
+    )
+    parser.add_argument(
+        "--slices", type=int, default=5, help="alternating floor/endpoint wrk runs per endpoint and level"
+    )
     parser.add_argument("--warmup", type=float, default=2.0, help="length of each warm-up run")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -323,6 +330,8 @@ class Run:
     connections: int
     seconds: float
     measured: bool
+    # The endpoint a floor slice is the reference for ("" for every other run).
+    pair: str = ""
 
 
 def schedule(
@@ -332,18 +341,32 @@ def schedule(
     connections: list[int],
     seconds: float,
     warmup: float,
+    slices: int,
 ) -> list[Run]:
-    """Warm every endpoint up, then per level: floor, each endpoint, floor again.
+    """Warm every endpoint up, then per level and endpoint: floor and endpoint in turn, `slices` times.
 
-    The floor before and after brackets the endpoints, so drift of a shared machine during the
-    level shows as a difference between the two and is averaged out of the ratio.
+    A shared machine drifts by tens of percent within a minute (someone's test suite starts or
+    ends). Alternating short slices of the floor and of the endpoint gives both the same drift, so
+    it cancels out of their ratio; each gets `seconds` in all.
     """
     everything = [floor, *endpoints]
     runs = [Run(f"warmup-{e.name}", e, min(8, connections[0]), warmup, False) for e in everything]
+    # wrk takes whole seconds.
+    part = float(max(1, round(seconds / slices)))
     for level in connections:
-        runs.append(Run(f"floor-before-c{level}", floor, level, seconds, True))
-        runs.extend(Run(f"{e.name}-c{level}", e, level, seconds, True) for e in endpoints)
-        runs.append(Run(f"floor-after-c{level}", floor, level, seconds, True))
+        for endpoint in endpoints:
+            for number in range(1, slices + 1):
+                runs.append(
+                    Run(
+                        f"floor-for-{endpoint.name}-c{level}-{number}",
+                        floor,
+                        level,
+                        part,
+                        True,
+                        endpoint.name,
+                    )
+                )
+                runs.append(Run(f"{endpoint.name}-c{level}-{number}", endpoint, level, part, True))
     return runs
 
 
@@ -486,6 +509,7 @@ class HttpBench:
             connections=self.args.connections,
             seconds=self.args.seconds,
             warmup=self.args.warmup,
+            slices=self.args.slices,
         )
         planned = sum(run.seconds + 2 for run in runs)
         log(f"{len(runs)} wrk runs, about {planned:.0f} s of load; skipped: {sorted(self.skipped) or 'none'}")
@@ -563,6 +587,7 @@ class HttpBench:
                 "threads": self.args.threads,
                 "connections": self.args.connections,
                 "seconds": self.args.seconds,
+                "slices": self.args.slices,
                 "warmup_seconds": self.args.warmup,
                 "max_rate": self.args.max_rate,
             },
@@ -623,41 +648,49 @@ def describe(measured: load.WrkRun) -> str:
     return line
 
 
+def combined(runs: list[load.WrkRun]) -> dict[str, Any]:
+    """Slices of one endpoint as one run: requests over time; latency percentiles weighted by requests."""
+    requests = sum(run.requests for run in runs)
+    seconds = sum(run.seconds for run in runs)
+    latency = {
+        key: round(sum(run.latency_ms[key] * run.requests for run in runs) / requests, 2) if requests else 0.0
+        for key in runs[0].latency_ms
+    }
+    return {
+        "requests_per_second": round(requests / seconds, 1) if seconds else 0.0,
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "latency_ms": latency,
+        "errors": sum(run.errors for run in runs),
+        "slices_requests_per_second": [round(run.requests_per_second, 1) for run in runs],
+    }
+
+
 def levels_from(
     results: list[tuple[Run, load.WrkRun]], *, titles: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
-    """Per concurrency level: each endpoint's figures and its ratio to the floor's mean."""
+    """Per concurrency level: the floor over all its slices, each endpoint against its own floor slices."""
     levels: dict[str, dict[str, Any]] = {}
     for connections in sorted({run.connections for run, _ in results if run.measured}):
         at_level = [
             (run, measured) for run, measured in results if run.measured and run.connections == connections
         ]
         floor_runs = [measured for run, measured in at_level if run.endpoint.name == "floor"]
-        floor_rps = statistics.mean(m.requests_per_second for m in floor_runs) if floor_runs else 0.0
         entries: dict[str, Any] = {}
         if floor_runs:
-            entries["floor"] = {
-                "title": titles["floor"],
-                "requests_per_second": round(floor_rps, 1),
-                "runs_requests_per_second": [round(m.requests_per_second, 1) for m in floor_runs],
-                "ratio": 1.0,
-                "latency_ms": {
-                    key: round(statistics.mean(m.latency_ms[key] for m in floor_runs), 2)
-                    for key in floor_runs[0].latency_ms
-                },
-                "errors": sum(m.errors for m in floor_runs),
-            }
-        for run, measured in at_level:
-            if run.endpoint.name == "floor":
-                continue
-            value = report.ratio(measured.requests_per_second, floor_rps)
-            entries[run.endpoint.name] = {
-                "title": titles[run.endpoint.name],
-                "requests_per_second": round(measured.requests_per_second, 1),
+            entries["floor"] = {"title": titles["floor"], **combined(floor_runs), "ratio": 1.0}
+        names = list(dict.fromkeys(run.endpoint.name for run, _ in at_level if run.endpoint.name != "floor"))
+        for name in names:
+            own = combined([measured for run, measured in at_level if run.endpoint.name == name])
+            paired = [measured for run, measured in at_level if run.pair == name]
+            reference = combined(paired)["requests_per_second"] if paired else 0.0
+            value = report.ratio(own["requests_per_second"], reference)
+            entries[name] = {
+                "title": titles[name],
+                **own,
+                "floor_requests_per_second": reference,
                 "ratio": value,
-                "meets_goal": value is not None and value >= load.FLOOR_RATIO_GOAL and measured.errors == 0,
-                "latency_ms": measured.latency_ms,
-                "errors": measured.errors,
+                "meets_goal": value is not None and value >= load.FLOOR_RATIO_GOAL and own["errors"] == 0,
             }
         levels[str(connections)] = entries
     return levels
@@ -747,6 +780,7 @@ class ScaleBench:
         from conversations.models import Conversation
 
         seeding.truncate(ActionExecution, Conversation)
+        seeding.delete_floor_bots()
         admin_urls = contact_submissions_admin()
         if admin_urls is None:
             self.notes.append("The Contact Submissions admin is not in this checkout yet: not measured.")

@@ -89,11 +89,12 @@ def http_markdown(http: dict[str, Any], machine: dict[str, Any]) -> str:
         f"Run of {_machine_line(machine)}.",
         "",
         f"gunicorn `config.wsgi`, {settings['workers']} sync workers, DEBUG off; "
-        f"wrk with {settings['threads']} threads, {settings['seconds']:g} s per run "
-        f"after a {settings['warmup_seconds']:g} s warm-up. "
-        "`x floor` is the endpoint's requests/s over the floor's at the same concurrency (the floor runs "
-        f"before and after the endpoints; its row shows the mean). Goal: ≥ {FLOOR_RATIO_GOAL} x floor and "
-        "no errors (non-2xx, socket errors, an id used twice).",
+        f"wrk with {settings['threads']} threads after a {settings['warmup_seconds']:g} s warm-up of each "
+        f"endpoint. Each endpoint ran {settings['seconds']:g} s per level in {settings['slices']} slices, "
+        "each right after a slice of the floor of the same length; `x floor` is its requests/s over "
+        "those floor slices' (the floor row shows all floor slices of the level). Latency percentiles "
+        f"are the slices', weighted by requests. Goal: ≥ {FLOOR_RATIO_GOAL} x floor and no errors "
+        "(non-2xx, socket errors, an id used twice).",
         "",
         "| endpoint | connections | req/s | x floor | p50 ms | p95 ms | p99 ms | errors | SQL/request |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -235,6 +235,14 @@ def truncate(*models: type[Model]) -> None:
     _execute(f"TRUNCATE {', '.join(model._meta.db_table for model in models)} CASCADE")
 
 
+def delete_floor_bots() -> int:
+    """The floor's bots, hundreds of thousands after the HTTP part: no real service has that many.
+
+    (They reach nothing else, so plain SQL removes them in one statement.)
+    """
+    return _execute(f"DELETE FROM {Bot._meta.db_table} WHERE name LIKE 'floor-%%'")  # noqa: S608
+
+
 def bench_tables() -> list[str]:
     """The tables the HTTP part fills (those this checkout has), to analyze once seeded."""
     from notifications.models import Notification

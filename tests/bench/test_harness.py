@@ -83,7 +83,7 @@ def test_triggers_need_no_fresh_ids() -> None:
 
 
 def test_enough_ids_are_seeded_for_the_fastest_expected_rate() -> None:
-    assert load.ids_needed(seconds=10, max_rate=2000) >= 20_000
+    assert load.ids_needed(seconds=2, max_rate=2500) >= 5_000
 
 
 def test_wrk_gets_the_script_and_never_more_threads_than_connections() -> None:
@@ -93,52 +93,79 @@ def test_wrk_gets_the_script_and_never_more_threads_than_connections() -> None:
     assert load.LUA_SCRIPT.exists()
 
 
-def test_the_floor_brackets_every_level_after_one_warm_up_each() -> None:
-    floor = load.floor_endpoint()
-    result = load.result_endpoint()
-    runs = orchestrator.schedule(floor=floor, endpoints=[result], connections=[8, 64], seconds=10, warmup=2)
+def test_each_endpoint_alternates_with_the_floor_after_one_warm_up_each() -> None:
+    floor, result = load.floor_endpoint(), load.result_endpoint()
+    runs = orchestrator.schedule(
+        floor=floor, endpoints=[result], connections=[8, 64], seconds=4, warmup=2, slices=2
+    )
     assert [run.label for run in runs] == [
         "warmup-floor",
         "warmup-result",
-        "floor-before-c8",
-        "result-c8",
-        "floor-after-c8",
-        "floor-before-c64",
-        "result-c64",
-        "floor-after-c64",
+        "floor-for-result-c8-1",
+        "result-c8-1",
+        "floor-for-result-c8-2",
+        "result-c8-2",
+        "floor-for-result-c64-1",
+        "result-c64-1",
+        "floor-for-result-c64-2",
+        "result-c64-2",
     ]
-    assert not any(run.measured for run in runs[:2])
-    assert {run.connections for run in runs[2:5]} == {8}
+    assert not any(run.measured for run in runs[:2]) and all(run.measured for run in runs[2:])
+    assert {run.seconds for run in runs[2:]} == {2.0}
+    assert {run.pair for run in runs if run.endpoint is floor and run.measured} == {"result"}
 
 
-def test_ratio_is_against_the_mean_of_the_floor_runs_at_the_same_level() -> None:
-    floor, result = load.floor_endpoint(), load.result_endpoint()
-    runs = orchestrator.schedule(floor=floor, endpoints=[result], connections=[8], seconds=10, warmup=2)
-    measured = {"floor-before-c8": 1000, "result-c8": 540, "floor-after-c8": 800, "warmup-result": 10}
-    results = [
-        (run, wrk_run(run.endpoint.name, run.connections, measured.get(run.label, 5) * 10)) for run in runs
+def slices_of(rates: dict[str, int], *, endpoints: list[load.Endpoint], **errors: int) -> list:  # type: ignore[type-arg]
+    """A schedule of 2 slices of 10 s at 8 connections, each run at its rate (requests/s)."""
+    runs = orchestrator.schedule(
+        floor=load.floor_endpoint(), endpoints=endpoints, connections=[8], seconds=20, warmup=2, slices=2
+    )
+    return [
+        (run, wrk_run(run.endpoint.name, 8, rates.get(run.label, 5) * 10, non2xx=errors.get(run.label, 0)))
+        for run in runs
     ]
-    levels = orchestrator.levels_from(results, titles={"floor": "floor", "result": "result"})
+
+
+def test_ratio_is_against_the_floor_slices_next_to_the_endpoint() -> None:
+    result, respond = (
+        load.result_endpoint(),
+        load.respond_endpoint(user_token="t", action_id="a", response_data=1),
+    )
+    rates = {
+        "floor-for-result-c8-1": 1000,
+        "result-c8-1": 600,
+        "floor-for-result-c8-2": 600,  # the machine got busy: both halves slow down together
+        "result-c8-2": 360,
+        "floor-for-respond-c8-1": 900,
+        "respond-c8-1": 400,
+        "floor-for-respond-c8-2": 900,
+        "respond-c8-2": 500,
+        "warmup-result": 1,
+    }
+    titles = {"floor": "floor", "result": "result", "respond": "respond"}
+    levels = orchestrator.levels_from(slices_of(rates, endpoints=[result, respond]), titles=titles)
     assert list(levels) == ["8"]
-    assert levels["8"]["floor"]["requests_per_second"] == 900.0
-    assert levels["8"]["result"]["ratio"] == 0.6
-    assert levels["8"]["result"]["meets_goal"] is True
+    level = levels["8"]
+    assert level["result"]["requests_per_second"] == 480.0
+    assert level["result"]["floor_requests_per_second"] == 800.0
+    assert level["result"]["ratio"] == 0.6 and level["result"]["meets_goal"] is True
+    assert level["respond"]["ratio"] == 0.5 and level["respond"]["meets_goal"] is False
+    assert level["floor"]["requests_per_second"] == 850.0
+    assert level["floor"]["slices_requests_per_second"] == [1000.0, 600.0, 900.0, 900.0]
+
+
+def test_latency_of_slices_is_weighted_by_their_requests() -> None:
+    fast = wrk_run("result", 8, 3000, latency_us={**SUMMARY["latency_us"], "p50": 10_000})
+    slow = wrk_run("result", 8, 1000, latency_us={**SUMMARY["latency_us"], "p50": 30_000})
+    assert orchestrator.combined([fast, slow])["latency_ms"]["p50"] == 15.0
 
 
 def test_an_endpoint_with_errors_misses_its_goal_whatever_its_speed() -> None:
-    floor, result = load.floor_endpoint(), load.result_endpoint()
-    runs = orchestrator.schedule(floor=floor, endpoints=[result], connections=[8], seconds=10, warmup=2)
-    results = [
-        (
-            run,
-            wrk_run(
-                run.endpoint.name, run.connections, 10_000, non2xx=1 if run.endpoint.name == "result" else 0
-            ),
-        )
-        for run in runs
-    ]
+    result = load.result_endpoint()
+    results = slices_of({}, endpoints=[result], **{"result-c8-2": 1})
     levels = orchestrator.levels_from(results, titles={"floor": "floor", "result": "result"})
-    assert levels["8"]["result"]["meets_goal"] is False
+    assert levels["8"]["result"]["ratio"] == 1.0
+    assert levels["8"]["result"]["errors"] == 1 and levels["8"]["result"]["meets_goal"] is False
     assert any("result at 8 connections" in line for line in report.shortfalls({"http": {"levels": levels}}))
 
 
@@ -204,7 +231,7 @@ def test_markdown_tables_carry_the_machine_and_every_endpoint() -> None:
         }
     }
     http = {
-        "settings": {"workers": 4, "threads": 2, "seconds": 10, "warmup_seconds": 2},
+        "settings": {"workers": 4, "threads": 2, "seconds": 10, "slices": 5, "warmup_seconds": 2},
         "levels": levels,
         "queries": {"floor": {"queries": 2}, "result": {"queries": 3}},
         "skipped": {"respond": "not in this checkout yet"},

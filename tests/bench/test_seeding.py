@@ -92,3 +92,9 @@ def test_contact_submissions_grow_to_the_total_with_a_realistic_mix(owners: seed
     assert all(row.params["email"] == "j***@example.com" and row.params_masked_at for row in completed)
     by_status = dict(completed.values_list("delivery_status").annotate(n=Count("pk")))
     assert set(by_status) == {"delivered", "deeplink_opened", "optimistic", "failed"}
+
+
+def test_the_floor_bots_go_and_the_others_stay(owners: seeding.Owners) -> None:
+    seeding.seed_floor_bots(service=owners.service, count=30, tag="t")
+    assert seeding.delete_floor_bots() == 30
+    assert Bot.objects.filter(pk=owners.bot.pk).exists()
