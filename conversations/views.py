@@ -94,6 +94,9 @@ def message_body(message: Message) -> dict[str, Any]:
     }
 
 
+# Every widget route called with a service key answers 401 without a valid one (before anything else).
+UNAUTHENTICATED = OpenApiResponse(description="UNAUTHENTICATED: no valid service key")
+
 _BOT = inline_serializer(
     "Bot",
     {
@@ -110,7 +113,7 @@ class BotApi(ServiceApiView):
         # The list's items are checked by the allowlist itself, whose message quotes the pattern.
         allowedTargets = serializers.JSONField()
 
-    @extend_schema(responses={200: _BOT, 404: OpenApiResponse(description="NOT_FOUND")})
+    @extend_schema(responses={200: _BOT, 401: UNAUTHENTICATED, 404: OpenApiResponse(description="NOT_FOUND")})
     def get(self, request: Request, bot_id: str) -> Response:
         bot = bot_get_for_service(service=self.service(request), bot_id=bot_id)
         return Response(bot_body(bot))
@@ -120,6 +123,7 @@ class BotApi(ServiceApiView):
         responses={
             200: _BOT,
             400: OpenApiResponse(description="INVALID_REQUEST: the message quotes the bad pattern"),
+            401: UNAUTHENTICATED,
             404: OpenApiResponse(description="NOT_FOUND"),
         },
     )
@@ -151,6 +155,7 @@ class ConversationMessagesApi(ServiceApiView):
                     )
                 },
             ),
+            401: UNAUTHENTICATED,
             404: OpenApiResponse(description="NOT_FOUND"),
         }
     )

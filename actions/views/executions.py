@@ -19,6 +19,7 @@ from actions.services.executions import (
 from config.api.views import PublicApiView, ServiceApiView
 from conversations.selectors import bot_get_for_service
 from conversations.views import (
+    UNAUTHENTICATED,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
@@ -28,6 +29,21 @@ from conversations.views import (
 
 # Deep enough for any form; shallow enough that walking it (masking) never nears the recursion limit.
 MAX_PARAMS_DEPTH = 32
+
+
+def _contains_nul(value: Any) -> bool:
+    """Whether a JSON value holds U+0000 in any key or string: PostgreSQL cannot store it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _depth(value: Any) -> int:
@@ -114,6 +130,8 @@ class ExecutionCreateApi(ServiceApiView):
         def validate_params(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
             if value is not None and _depth(value) > MAX_PARAMS_DEPTH:
                 raise serializers.ValidationError(f"params may nest at most {MAX_PARAMS_DEPTH} levels deep.")
+            if value is not None and _contains_nul(value):
+                raise serializers.ValidationError("params may not contain the NUL character (U+0000).")
             return value
 
         def validate_conversationId(self, value: str | None) -> str | None:
@@ -139,6 +157,7 @@ class ExecutionCreateApi(ServiceApiView):
             403: OpenApiResponse(
                 description="FORBIDDEN_TARGET: userinfo in targetUrl, or not on the allowlist"
             ),
+            401: UNAUTHENTICATED,
             404: OpenApiResponse(description="NOT_FOUND: unknown or foreign bot or conversation"),
         },
     )
@@ -161,7 +180,9 @@ class ExecutionCreateApi(ServiceApiView):
 
 
 class ExecutionDetailApi(ServiceApiView):
-    @extend_schema(responses={200: _EXECUTION, 404: OpenApiResponse(description="NOT_FOUND")})
+    @extend_schema(
+        responses={200: _EXECUTION, 401: UNAUTHENTICATED, 404: OpenApiResponse(description="NOT_FOUND")}
+    )
     def get(self, request: Request, bot_id: str, execution_id: str) -> Response:
         execution = execution_get_for_service(
             service=self.service(request), bot_id=bot_id, execution_id=execution_id
