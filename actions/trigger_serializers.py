@@ -127,35 +127,16 @@ def _http_url_problem(value: str) -> str | None:
     return None
 
 
-def contains_nul(value: Any) -> bool:
-    """Whether a JSON value holds U+0000 in any key or string: PostgreSQL cannot store it, and a
-    trigger whose payload cannot be recorded must not be sent."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 @extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
 class JsonObjectField(serializers.Field):
     default_error_messages = {
         "type": "Must be a JSON object or null.",
         "null": "Must be a JSON object.",
-        "nul": "Must not contain the NUL character (U+0000) in any key or string.",
     }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             self.fail("type")
-        if contains_nul(data):
-            self.fail("nul")
         return data
 
     def to_representation(self, value: Any) -> Any:

@@ -194,9 +194,9 @@ X_FRAME_OPTIONS = "DENY"
 # Behind a load balancer that terminates TLS and appends the caller to X-Forwarded-For.
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
-if BEHIND_TLS_PROXY:
-    # Otherwise every caller would share the balancer's address in per-address rate limits.
-    RATELIMIT_IP_META_KEY = "config.api.client_ip.client_ip"
+# Per-address rate limits: the balancer's forwarded hop when behind one, never an error when the
+# address is unknown.
+RATELIMIT_IP_META_KEY = "config.api.client_ip.client_ip"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

@@ -43,6 +43,7 @@ from notifications.services import (
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 LIMIT_PATTERN = re.compile(r"[0-9]{1,3}")
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 class StrictCharField(serializers.CharField):
@@ -91,7 +92,12 @@ def validated(serializer_class: type[serializers.Serializer], data: dict[str, An
     known = serializer_class().fields
     for key in data:
         if key not in known:
-            raise InvalidRequest(f"{key}: is not a field of this request.", details={"field": key})
+            # The key is the caller's text: named in details only when it looks like a field name.
+            details = {"field": key} if FIELD_NAME.fullmatch(key) else None
+            raise InvalidRequest(
+                f"The body has a field this request does not take; it takes {', '.join(known)}.",
+                details=details,
+            )
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
         field, messages = next(iter(serializer.errors.items()))

@@ -31,21 +31,6 @@ from conversations.views import (
 MAX_PARAMS_DEPTH = 32
 
 
-def _contains_nul(value: Any) -> bool:
-    """Whether a JSON value holds U+0000 in any key or string: PostgreSQL cannot store it."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 def _depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -130,8 +115,6 @@ class ExecutionCreateApi(ServiceApiView):
         def validate_params(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
             if value is not None and _depth(value) > MAX_PARAMS_DEPTH:
                 raise serializers.ValidationError(f"params may nest at most {MAX_PARAMS_DEPTH} levels deep.")
-            if value is not None and _contains_nul(value):
-                raise serializers.ValidationError("params may not contain the NUL character (U+0000).")
             return value
 
         def validate_conversationId(self, value: str | None) -> str | None:

@@ -43,6 +43,10 @@ class Unauthenticated(ApiError):
     code = "UNAUTHENTICATED"
     default_message = "A valid credential is required: Authorization: Bearer <secret>."
 
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
 
 class Forbidden(ApiError):
     status = 403

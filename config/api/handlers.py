@@ -76,7 +76,8 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
     family = family_for_path(request.path)
     if family is None:
         return defaults.page_not_found(request, exception or Http404())
-    return error_response(family, errors.NotFound(f"There is no route {request.path}."))
+    # The path is not quoted back: it is the caller's text.
+    return error_response(family, errors.NotFound("There is no such route; see /api/docs/."))
 
 
 def handler500(request: HttpRequest) -> HttpResponse:

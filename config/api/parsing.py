@@ -24,6 +24,20 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _holds_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
@@ -33,6 +47,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise errors.InvalidRequest("The body must be a JSON object.")
+    # PostgreSQL cannot store U+0000 in text or JSON, so no layer below may ever see it. JSON can
+    # only carry it escaped, which keeps the walk off the hot path.
+    if b"\\u0000" in raw and _holds_nul(data):
+        raise errors.InvalidRequest(
+            "Strings may not contain the NUL character (U+0000).",
+            suggestion="Remove U+0000 from every key and string of the body.",
+        )
     return data
 
 

@@ -99,19 +99,25 @@ def test_openapi_schema_validates_without_warnings(tmp_path) -> None:  # type: i
 
 
 @pytest.mark.parametrize(
-    ("forwarded", "remote", "expected"),
+    ("behind_proxy", "forwarded", "remote", "expected"),
     [
-        ("", "10.0.0.9", "10.0.0.9"),
-        ("203.0.113.7", "10.0.0.9", "203.0.113.7"),
-        ("1.1.1.1, 203.0.113.7", "10.0.0.9", "203.0.113.7"),
-        ("203.0.113.7, not-an-ip", "10.0.0.9", "10.0.0.9"),
-        ("2001:db8::1", "10.0.0.9", "2001:db8::1"),
+        (True, "", "10.0.0.9", "10.0.0.9"),
+        (True, "203.0.113.7", "10.0.0.9", "203.0.113.7"),
+        (True, "1.1.1.1, 203.0.113.7", "10.0.0.9", "203.0.113.7"),
+        (True, "203.0.113.7, not-an-ip", "10.0.0.9", "10.0.0.9"),
+        (True, "2001:db8::1", "10.0.0.9", "2001:db8::1"),
+        (False, "203.0.113.7", "10.0.0.9", "10.0.0.9"),
+        (False, "", "", "0.0.0.0"),
+        (False, "", "garbage", "0.0.0.0"),
     ],
 )
-def test_client_ip_trusts_only_the_hop_our_balancer_added(forwarded: str, remote: str, expected: str) -> None:
+def test_client_ip_trusts_only_the_hop_our_balancer_added(
+    settings, behind_proxy: bool, forwarded: str, remote: str, expected: str
+) -> None:  # type: ignore[no-untyped-def]
     from django.test import RequestFactory
 
     from config.api.client_ip import client_ip
 
+    settings.BEHIND_TLS_PROXY = behind_proxy
     request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR=remote)
     assert client_ip(request) == expected

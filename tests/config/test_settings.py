@@ -126,12 +126,16 @@ def test_the_wsgi_server_is_quiet_with_redis() -> None:
     assert "REDIS_URL" not in result.stderr
 
 
-def test_behind_a_proxy_rate_limits_key_on_the_forwarded_address() -> None:
+def test_behind_a_proxy_the_forwarded_protocol_is_trusted() -> None:
     code = (
         "import django; from django.conf import settings; django.setup(); "
-        "print(getattr(settings, 'RATELIMIT_IP_META_KEY', None), settings.SECURE_PROXY_SSL_HEADER)"
+        "print(settings.RATELIMIT_IP_META_KEY, settings.SECURE_PROXY_SSL_HEADER)"
     )
     behind = run_python(code, SECRET_KEY="s" * 50, BEHIND_TLS_PROXY="true")
     direct = run_python(code, SECRET_KEY="s" * 50)
-    assert behind.stdout.split()[0] == "config.api.client_ip.client_ip"
-    assert direct.stdout.split()[0] == "None"
+    assert behind.stdout.split() == [
+        "config.api.client_ip.client_ip",
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+    ]
+    assert direct.stdout.split() == ["config.api.client_ip.client_ip", "None"]

@@ -209,13 +209,6 @@ def test_server_recovers_when_the_database_drops_its_connections(gunicorn: Gunic
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: behind a reverse proxy talking to gunicorn over a Unix socket REMOTE_ADDR is empty, "
-    "and POST /api/v1/client/token is a 500 (django-ratelimit's 'ip' key raises ImproperlyConfigured "
-    "in notifications/services.py _token_failure_usages); needs RATELIMIT_IP_META_KEY or a key that "
-    "falls back when the address is unknown",
-)
 def test_login_behind_a_unix_socket_proxy_is_not_a_500(api: Api) -> None:
     response = api.client.post(
         "/api/v1/client/token",

@@ -229,11 +229,6 @@ def test_revoked_and_malformed_credentials_are_the_familys_401(api: Api) -> None
         assert_error(call(api.as_(world.tenant().key), method, path), 401, family_code(path))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: 401s carry no WWW-Authenticate header (RFC 9110 section 11.6.1 requires one); "
-    "fix in config/api/errors.py: Unauthenticated sets headers={'WWW-Authenticate': 'Bearer'}",
-)
 def test_a_401_names_the_bearer_scheme(api: Api) -> None:
     tenant = world.tenant()
     for path in (f"/v1/bots/{tenant.bot.pk}", "/api/v1/client/notifications", "/actions/guarded"):
