@@ -577,8 +577,9 @@ class HttpBench:
             results.append((run, measured))
             log(f"{run.label}: {describe(measured)}")
         load_finished = os.getloadavg()
-        receiver_count = int(http_get(f"{receiver_url}/count")[1] or 0)
+        # Only once the server is stopped has every trigger it accepted reached the receiver.
         self.processes.stop(gunicorn)
+        receiver_count = int(http_get(f"{receiver_url}/count")[1] or 0)
         self.processes.stop(receiver_port_process)
 
         return {
