@@ -196,7 +196,7 @@ def measured_run(command: list[str], *, timeout: float) -> MeasuredRun:
         seconds = time.perf_counter() - started
         measured = json.loads(rusage.read_text()) if rusage.exists() else {}
         return MeasuredRun(
-            returncode=int(measured.get("returncode", process.returncode)),
+            returncode=int(measured.get("returncode", process.wait())),
             seconds=seconds,
             peak_rss_mib=measured.get("peak_rss_kib", 0) / 1024,
             stdout=out.read_text(errors="replace"),
