@@ -57,7 +57,7 @@ def machine_info(*, postgres_version: str, redis_version: str) -> dict[str, Any]
         "redis": redis_version,
         "django": metadata.version("django"),
         "gunicorn": metadata.version("gunicorn"),
-        "wrk": _command_line(["wrk", "-v"]),
+        "wrk": _command_line(["wrk", "-v"]).split(" Copyright")[0],
         "commit": _command_line(["git", "rev-parse", "--short", "HEAD"]),
         "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
     }
