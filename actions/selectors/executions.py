@@ -11,10 +11,10 @@ from conversations.selectors import parse_id
 def execution_get_for_result(*, execution_id: str | UUID) -> ActionExecution:
     """Step 1 of the public result post: the row with its bot, in one query, or 404."""
     pk = parse_id(execution_id, what="execution")
-    execution = ActionExecution.objects.select_related("bot").filter(pk=pk).first()
-    if execution is None:
-        raise NotFound(f"There is no execution {pk}.")
-    return execution
+    try:
+        return ActionExecution.objects.select_related("bot").get(pk=pk)
+    except ActionExecution.DoesNotExist:
+        raise NotFound(f"There is no execution {pk}.") from None
 
 
 def execution_get_for_service(

@@ -14,10 +14,11 @@ def rfc3339(moment: datetime) -> str:
 
 def action_get_for_service(*, service: Service, action_id: str) -> Action:
     """The service's action; another service's action does not exist for it."""
-    action = Action.objects.filter(service=service, action_id=action_id).first()
-    if action is None:
-        raise ActionNotFound(f"There is no action {action_id!r}.")
-    return action
+    # .get(), not .first(): Meta.ordering sorts by the service's name, which would join its table.
+    try:
+        return Action.objects.get(service=service, action_id=action_id)
+    except Action.DoesNotExist:
+        raise ActionNotFound(f"There is no action {action_id!r}.") from None
 
 
 def action_as_dict(*, action: Action) -> dict[str, Any]:
