@@ -45,14 +45,28 @@ def notification_get_for_service(*, service: Service, notification_id: Any) -> N
     return notification
 
 
-def notification_get_for_recipient(*, user: Any, notification_id: Any) -> Notification:
+def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_id: Any) -> Notification:
     """404 when it does not exist, then 403 when it is addressed to someone else (the seed's order)."""
-    notification = _with_people().filter(pk=_parse_id(notification_id)).first()
-    if notification is None:
-        raise NotificationNotFound()
+    try:
+        notification = rows.get(pk=_parse_id(notification_id))
+    except Notification.DoesNotExist:
+        raise NotificationNotFound() from None
     if notification.recipient_id != user.pk:
         raise NotificationAccessDenied()
     return notification
+
+
+def notification_get_for_recipient(*, user: Any, notification_id: Any) -> Notification:
+    """The person's own notification with its people, to render it whole."""
+    return _get_for_recipient(_with_people(), user=user, notification_id=notification_id)
+
+
+def notification_get_to_respond(*, user: Any, notification_id: Any) -> Notification:
+    """The person's own notification with only its service (the webhook's owner): answering it
+    needs neither the recipient (the check reads `recipient_id`) nor the responder (the caller)."""
+    return _get_for_recipient(
+        Notification.objects.select_related("service"), user=user, notification_id=notification_id
+    )
 
 
 @dataclass(frozen=True)

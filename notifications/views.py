@@ -28,6 +28,7 @@ from notifications.selectors import (
     Cursor,
     notification_get_for_recipient,
     notification_get_for_service,
+    notification_get_to_respond,
     notifications_for_recipient,
     recipient_get,
 )
@@ -269,9 +270,7 @@ class RespondApi(UserApiView):
         for field in ("notification_id", "action_id"):
             if body.get(field) is None:
                 raise MissingRequiredField(f"{field} is required.", details={"field": field})
-        notification = notification_get_for_recipient(
-            user=request.user, notification_id=body["notification_id"]
-        )
+        notification = notification_get_to_respond(user=request.user, notification_id=body["notification_id"])
         notification = notification_respond(
             notification=notification,
             responder=cast(User, request.user),
