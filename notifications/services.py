@@ -2,13 +2,15 @@
 an open row, or a row lock), and every webhook is queued in the transaction of its change.
 """
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,7 +20,7 @@ from config.accounts.models import Service
 from config.accounts.services import user_token_issue
 from config.api.errors import ApiError, InvalidRequest, RateLimited, Unauthenticated
 from config.outbound.models import WebhookEvent
-from config.outbound.services import webhook_enqueue, webhooks_replay
+from config.outbound.services import NewWebhook, webhook_enqueue, webhooks_enqueue_many, webhooks_replay
 from notifications.errors import (
     InvalidActionId,
     NotificationAccessDenied,
@@ -158,7 +160,8 @@ def notifications_expire_overdue(*, dry_run: bool = False, batch_size: int = EXP
 
     Works in batches, each its own transaction, so memory stays flat on any number of rows. On
     PostgreSQL each batch locks its rows with SKIP LOCKED, so concurrent runs take disjoint rows
-    and no notification is expired or announced twice; SQLite runs one writer at a time.
+    and no notification is expired or announced twice; SQLite runs one writer at a time. Each
+    batch's webhooks are queued in one INSERT, in the batch's transaction.
     """
     if dry_run:
         return Notification.objects.filter(overdue_at(timezone.now())).count()
@@ -166,33 +169,63 @@ def notifications_expire_overdue(*, dry_run: bool = False, batch_size: int = EXP
     while True:
         with transaction.atomic():
             now = timezone.now()
-            batch = list(
-                Notification.objects.filter(overdue_at(now))
-                .order_by("deadline")
-                .select_for_update(skip_locked=True)
-                .values_list("id", "service_id", "metadata")[:batch_size]
-            )
+            batch = _expire_batch(now=now, batch_size=batch_size)
             if not batch:
                 break
-            Notification.objects.filter(pk__in=[row[0] for row in batch]).update(
-                status=NotificationStatus.EXPIRED, expired_at=now
+            expired_at = rfc3339(now)
+            webhooks_enqueue_many(
+                events=[
+                    NewWebhook(
+                        service_id=service_id,
+                        event_type=EXPIRED_EVENT,
+                        subject_id=notification_id,
+                        payload={
+                            "notification_id": str(notification_id),
+                            "expired_at": expired_at,
+                            "metadata": metadata,
+                        },
+                    )
+                    for notification_id, service_id, metadata in batch
+                ],
+                batch_size=batch_size,
             )
-            services = Service.objects.in_bulk({row[1] for row in batch})
-            for notification_id, service_id, metadata in batch:
-                webhook_enqueue(
-                    service=services[service_id],
-                    event_type=EXPIRED_EVENT,
-                    subject_id=notification_id,
-                    payload={
-                        "notification_id": str(notification_id),
-                        "expired_at": rfc3339(now),
-                        "metadata": metadata,
-                    },
-                )
         total += len(batch)
         if len(batch) < batch_size:
             break
     return total
+
+
+def _expire_batch(*, now: datetime, batch_size: int) -> list[tuple[UUID, UUID, Any]]:
+    """Expire up to `batch_size` overdue notifications, oldest deadline first.
+
+    Returns each one's (id, service_id, metadata). Call it in a transaction. On PostgreSQL one
+    statement locks (SKIP LOCKED), updates and returns the rows; elsewhere a locking SELECT, then
+    an UPDATE of what it read.
+    """
+    overdue = (
+        Notification.objects.filter(overdue_at(now))
+        .order_by("deadline")
+        .select_for_update(skip_locked=True)
+        .values_list("id", "service_id", "metadata")[:batch_size]
+    )
+    if connection.vendor != "postgresql":
+        batch = list(overdue)
+        Notification.objects.filter(pk__in=[row[0] for row in batch]).update(
+            status=NotificationStatus.EXPIRED, expired_at=now
+        )
+        return batch
+    chosen, chosen_params = overdue.values_list("id").query.sql_with_params()
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    # MATERIALIZED: the locking SELECT runs once, whatever plan the UPDATE gets.
+    sql = (
+        f"WITH chosen AS MATERIALIZED ({chosen}) "  # noqa: S608 - the ORM's SQL, its values are parameters
+        f"UPDATE {table} SET status = %s, expired_at = %s FROM chosen WHERE {table}.id = chosen.id "
+        f"RETURNING {table}.id, {table}.service_id, {table}.metadata"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*chosen_params, NotificationStatus.EXPIRED, now))
+        # Django has psycopg hand jsonb over as text, for JSONField to decode.
+        return [(row_id, service_id, json.loads(value)) for row_id, service_id, value in cursor.fetchall()]
 
 
 def notification_events_replay(

@@ -2,8 +2,9 @@
 
 The life of an event:
 
-1. `webhook_enqueue` writes it, pending and due now, in the transaction of the change that caused
-   it: if that change rolls back, no webhook exists.
+1. `webhook_enqueue` (or `webhooks_enqueue_many`, many in one INSERT) writes it, pending and due
+   now, in the transaction of the change that caused it: if that change rolls back, no webhook
+   exists.
 2. A worker claims ONE due event in a short transaction: on PostgreSQL it picks the row with
    `SELECT ... FOR UPDATE SKIP LOCKED` (workers never queue behind each other), and on every
    database the claim itself is a conditional UPDATE (`... WHERE status = 'pending' AND due AND
@@ -125,6 +126,37 @@ def webhook_enqueue(
         payload={"type": event_type, **payload},
         next_attempt_at=timezone.now(),
     )
+
+
+@dataclass(frozen=True)
+class NewWebhook:
+    """One event for `webhooks_enqueue_many`: what `webhook_enqueue` takes, the service by its id."""
+
+    service_id: UUID
+    event_type: str
+    payload: dict[str, Any]
+    subject_id: UUID | None = None
+
+
+def webhooks_enqueue_many(*, events: Iterable[NewWebhook], batch_size: int = 1000) -> int:
+    """Queue many events like `webhook_enqueue`, one INSERT per `batch_size`; returns how many.
+
+    Call it inside the causing transaction, as `webhook_enqueue`: a sweep of a thousand rows
+    pays one round trip instead of a thousand.
+    """
+    now = timezone.now()
+    rows = [
+        WebhookEvent(
+            service_id=event.service_id,
+            event_type=event.event_type,
+            subject_id=event.subject_id,
+            payload={"type": event.event_type, **event.payload},
+            next_attempt_at=now,
+        )
+        for event in events
+    ]
+    WebhookEvent.objects.bulk_create(rows, batch_size=batch_size)
+    return len(rows)
 
 
 def _requeued(now: datetime) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The outbox (contract 5): stored with its cause, sent by workers, retried, replayed."""
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
@@ -18,6 +19,7 @@ from config.outbound.models import DeliveryAttempt, WebhookEvent
 from config.outbound.selectors import webhook_event_attempts
 from config.outbound.services import (
     LEASE_EXPIRED_ERROR,
+    NewWebhook,
     Outcome,
     webhook_claim_next,
     webhook_deliver_next,
@@ -26,6 +28,7 @@ from config.outbound.services import (
     webhook_replay,
     webhook_send,
     webhooks_deliver_due,
+    webhooks_enqueue_many,
     webhooks_replay,
 )
 from tests.factories import ServiceFactory
@@ -48,6 +51,46 @@ def reloaded(event: WebhookEvent) -> WebhookEvent:
 def test_an_event_rolled_back_with_its_cause_does_not_exist(service: Service) -> None:
     with pytest.raises(RuntimeError), transaction.atomic():
         enqueue(service)
+        raise RuntimeError("the change that caused it failed")
+
+    assert not WebhookEvent.objects.exists()
+
+
+def test_many_events_are_queued_like_one_each_in_one_insert_per_batch(
+    service: Service, django_assert_max_num_queries: Any
+) -> None:
+    other = ServiceFactory()
+    subjects = [uuid.uuid4() for _ in range(5)]
+    events = [
+        NewWebhook(
+            service_id=(service if index % 2 else other).pk,
+            event_type="notification.expired",
+            subject_id=subject,
+            payload={**PAYLOAD, "notification_id": str(subject)},
+        )
+        for index, subject in enumerate(subjects)
+    ]
+    single = enqueue(service)
+
+    with django_assert_max_num_queries(3):
+        assert webhooks_enqueue_many(events=events, batch_size=2) == 5
+
+    queued = {event.subject_id: event for event in WebhookEvent.objects.filter(subject_id__in=subjects)}
+    assert set(queued) == set(subjects)
+    for index, subject in enumerate(subjects):
+        event = queued[subject]
+        assert event.service_id == (service if index % 2 else other).pk
+        assert event.payload == {"type": "notification.expired", **PAYLOAD, "notification_id": str(subject)}
+        assert (event.status, event.attempt_count, event.attempts_since_queued) == ("pending", 0, 0)
+        assert event.pk.startswith("msg_") and event.pk != single.pk
+        assert event.next_attempt_at <= timezone.now() and event.created_at is not None
+    assert len({event.pk for event in queued.values()}) == 5
+
+
+def test_many_events_rolled_back_with_their_cause_do_not_exist(service: Service) -> None:
+    event = NewWebhook(service_id=service.pk, event_type="notification.expired", payload=PAYLOAD)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        webhooks_enqueue_many(events=[event, event])
         raise RuntimeError("the change that caused it failed")
 
     assert not WebhookEvent.objects.exists()
