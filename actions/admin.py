@@ -2,8 +2,8 @@
 
 Contact Submissions is the page staff open first. It is read-only, shows params masked whatever
 the row's state (pending rows hold them in clear until they complete), and stays quick at millions
-of rows: a capped count, indexed filters, a summary computed by the database and cached briefly,
-and a CSV export streamed from a cursor.
+of rows: a capped count, indexed filters, a summary computed by the database at its own URL (the
+page loads it after rendering) and cached briefly, and a CSV export streamed from a cursor.
 """
 
 import contextlib
@@ -220,7 +220,7 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         match = request.resolver_match
-        if match is not None and match.url_name == self._export_url_name:
+        if match is not None and match.url_name in (self._export_url_name, self._summary_url_name):
             return ContactSubmissionFilteredSet
         return ChangeList
 
@@ -228,11 +228,16 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
     def _export_url_name(self) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}_export"
 
+    @property
+    def _summary_url_name(self) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_summary"
+
     def get_urls(self) -> list[URLPattern]:
         export = path(
             "export.csv", self.admin_site.admin_view(self.export_csv_view), name=self._export_url_name
         )
-        return [export, *super().get_urls()]
+        summary = path("summary/", self.admin_site.admin_view(self.summary_view), name=self._summary_url_name)
+        return [export, summary, *super().get_urls()]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -241,17 +246,38 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if isinstance(response, TemplateResponse) and context and "cl" in context:
-            changelist = context["cl"]
-            summary = self._summary(changelist.queryset)
-            context["summary"] = summary
-            context["summary_statuses"] = self._status_links(changelist, summary)
-            context["export_url"] = reverse(f"admin:{self._export_url_name}") + changelist.get_query_string(
-                remove=["p"]
-            )
+            # The page never waits for the summary: it links to it, and its script loads it.
+            query = context["cl"].get_query_string(remove=["p"])
+            context["export_url"] = reverse(f"admin:{self._export_url_name}") + query
+            context["summary_url"] = reverse(f"admin:{self._summary_url_name}") + query
+        return response
+
+    def summary_view(self, request: HttpRequest) -> HttpResponse:
+        """The summary of the set the list's filters and search select (the list's query string)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        try:
+            filtered = self.get_changelist_instance(request)
+        except admin.options.IncorrectLookupParameters:
+            return HttpResponseRedirect(changelist_url + "?e=1")
+        summary = self._summary(filtered.queryset)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Contact Submissions summary",
+            "opts": self.opts,
+            "summary": summary,
+            "summary_statuses": self._status_links(filtered, summary, changelist_url=changelist_url),
+            "changelist_url": changelist_url + filtered.get_query_string(remove=["p"]),
+        }
+        response = TemplateResponse(request, "admin/actions/contactsubmission/summary.html", context)
+        response["Cache-Control"] = "private, no-store"
         return response
 
     @staticmethod
-    def _status_links(changelist: ChangeList, summary: ContactSubmissionSummary) -> list[dict[str, Any]]:
+    def _status_links(
+        changelist: ChangeList, summary: ContactSubmissionSummary, *, changelist_url: str
+    ) -> list[dict[str, Any]]:
         """Each deliveryStatus count, linking to the list narrowed to that status."""
         current = changelist.params.get("delivery_status")
         links = []
@@ -263,7 +289,7 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
                     "label": status.label,
                     "count": status.count,
                     "active": current == key,
-                    "url": changelist.get_query_string({"delivery_status": key}, ["p"]),
+                    "url": changelist_url + changelist.get_query_string({"delivery_status": key}, ["p"]),
                 }
             )
         return links

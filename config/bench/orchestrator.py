@@ -853,6 +853,7 @@ class ScaleBench:
         }
         if urls.summary:
             pages["summary"] = (urls.summary, True)
+            pages["summary_filtered"] = (f"{urls.summary}?{FILTERED}", True)
         for name, (url, cold) in pages.items():
             timing = probes.time_get(client=staff, url=url, repeat=self.args.repeat, cold=cold)
             level[name] = timing

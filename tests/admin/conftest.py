@@ -4,6 +4,7 @@ from tests.admin.factories import World, build_world
 
 CONTACT_SUBMISSIONS = "/admin/actions/contactsubmission/"
 EXPORT = "/admin/actions/contactsubmission/export.csv"
+SUMMARY = "/admin/actions/contactsubmission/summary/"
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.test import Client
@@ -13,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from actions.admin import visitor_prefix_range
 from actions.models import ExecutionKind, ExecutionResult
-from tests.admin.conftest import CONTACT_SUBMISSIONS, EXPORT
+from tests.admin.conftest import CONTACT_SUBMISSIONS, EXPORT, SUMMARY
 from tests.admin.factories import CLEAR_VALUES, ExecutionFactory, World, complete, staff_user
 from tests.factories import BotFactory, UserFactory
 
@@ -22,6 +23,12 @@ pytestmark = pytest.mark.django_db
 
 def page(client: Client, query: str = "") -> str:
     response = client.get(CONTACT_SUBMISSIONS + query)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def summary(client: Client, query: str = "") -> str:
+    response = client.get(SUMMARY + query)
     assert response.status_code == 200, response.status_code
     return response.content.decode()
 
@@ -150,8 +157,8 @@ def test_filters_by_bot_kind_result_delivery_status_method_and_date(
 def test_a_lookup_that_is_not_a_declared_filter_is_refused(admin_client: Client, world: World) -> None:
     # Django would otherwise filter on any local field: an oracle for the clear params of pending rows.
     for query in ("?params__email=jane.doe@example.com", "?params__icontains=jane", "?label__icontains=x"):
-        assert admin_client.get(CONTACT_SUBMISSIONS + query).status_code == 400, query
-        assert admin_client.get(EXPORT + query).status_code == 400, query
+        for url in (CONTACT_SUBMISSIONS, EXPORT, SUMMARY):
+            assert admin_client.get(url + query).status_code == 400, (url, query)
 
 
 def test_search_by_visitor_exact_or_prefix_and_by_execution_id(admin_client: Client, world: World) -> None:
@@ -185,7 +192,7 @@ def test_summary_counts_per_delivery_status_and_percentiles_of_the_filtered_set(
         )
     everything = [*timings, 420]
 
-    html = page(admin_client)
+    html = summary(admin_client)
 
     assert summary_value(html, "total") == "13"
     assert summary_value(html, "status-delivered") == "7"
@@ -195,7 +202,7 @@ def test_summary_counts_per_delivery_status_and_percentiles_of_the_filtered_set(
     assert summary_value(html, "p50") == f"{percentile(everything, 0.5):,.0f} ms"
     assert summary_value(html, "p95") == f"{percentile(everything, 0.95):,.0f} ms"
 
-    narrowed = page(admin_client, "?delivery_status=optimistic")
+    narrowed = summary(admin_client, "?delivery_status=optimistic")
     assert summary_value(narrowed, "total") == "5"
     optimistic = [ms for index, ms in enumerate(timings) if index % 2]
     assert summary_value(narrowed, "p95") == f"{percentile(optimistic, 0.95):,.0f} ms"
@@ -205,17 +212,53 @@ def test_summary_percentiles_interpolate_like_percentile_cont(admin_client: Clie
     for ms in (100, 200, 300):
         complete(ExecutionFactory(bot=world.bot), submitToSignalMs=ms)
 
-    html = page(admin_client, "?delivery_status=none")  # excludes the world's 420
+    html = summary(admin_client, "?delivery_status=none")  # excludes the world's 420
 
     assert summary_value(html, "p50") == "200 ms"
     assert summary_value(html, "p95") == "290 ms"  # 200 + 0.9 * (300 - 200)
 
 
 def test_summary_without_timings_says_so(admin_client: Client, world: World) -> None:
-    html = page(admin_client, "?result=pending")
+    html = summary(admin_client, "?result=pending")
 
     assert summary_value(html, "total") == "1"
     assert summary_value(html, "p50") == "\N{EN DASH}"
+
+
+def test_the_list_links_to_the_summary_of_its_filtered_set_and_never_computes_it(
+    admin_client: Client, world: World
+) -> None:
+    page(admin_client)  # warm the session and the content types; nothing is cached by a list view
+    with CaptureQueriesContext(connection) as queries:
+        html = page(admin_client, "?kind=newsletter&q=visitor")
+
+    assert 'href="/admin/actions/contactsubmission/summary/?kind=newsletter&amp;q=visitor"' in html
+    assert (
+        'data-summary-url="/admin/actions/contactsubmission/summary/?kind=newsletter&amp;q=visitor"' in html
+    )
+    assert "data-summary=" not in html
+    for query in queries.captured_queries:
+        assert "percentile_cont" not in query["sql"] and "FILTER (WHERE" not in query["sql"], query["sql"]
+
+
+def test_summary_status_cards_link_to_the_list_narrowed_to_that_status(
+    admin_client: Client, world: World
+) -> None:
+    html = summary(admin_client, "?kind=newsletter")
+
+    assert 'href="/admin/actions/contactsubmission/?delivery_status=failed&amp;kind=newsletter"' in html
+    assert 'href="/admin/actions/contactsubmission/?kind=newsletter">The list of these submissions' in html
+    assert summary_value(html, "total") == "1"
+
+
+def test_summary_is_cached_for_a_minute_per_filtered_set(admin_client: Client, world: World) -> None:
+    assert summary_value(summary(admin_client), "total") == "2"
+    complete(ExecutionFactory(bot=world.bot), submitToSignalMs=5)
+
+    assert summary_value(summary(admin_client), "total") == "2"  # the same set: cached
+    assert summary_value(summary(admin_client, "?result=success"), "total") == "2"  # another set: computed
+    cache.clear()
+    assert summary_value(summary(admin_client), "total") == "3"
 
 
 # --- quick at a million rows ------------------------------------------------------------------
@@ -232,13 +275,29 @@ def test_changelist_queries_do_not_grow_with_rows(
             complete(ExecutionFactory(bot=BotFactory(service=world.service)), submitToSignalMs=other)
 
     with django_assert_max_num_queries(len(few.captured_queries)):
-        page(admin_client, "?o=1")  # another filter set: the summary is computed, not cached
+        page(admin_client, "?o=1")
+
+
+def test_summary_queries_do_not_grow_with_rows(
+    admin_client: Client, world: World, django_assert_max_num_queries
+) -> None:  # type: ignore[no-untyped-def]
+    summary(admin_client, "?result=success")  # warm the session and the content types
+    with CaptureQueriesContext(connection) as few:
+        summary(admin_client, "?kind=newsletter")
+    for _ in range(3):
+        for other in range(10):
+            complete(ExecutionFactory(bot=BotFactory(service=world.service)), submitToSignalMs=other)
+
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        summary(admin_client)  # another filter set: the summary is computed, not cached
 
 
 def test_no_page_view_counts_a_whole_table(admin_client: Client, world: World) -> None:
     page(admin_client)
+    summary(admin_client)
     with CaptureQueriesContext(connection) as queries:
-        page(admin_client)  # the summary of this filtered set is cached
+        page(admin_client)
+        summary(admin_client)  # the summary of this filtered set is cached
 
     counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
     assert counts, "the list counts its rows, capped"
@@ -254,7 +313,7 @@ def test_beyond_the_count_cap_the_list_says_more_than(
     html = page(admin_client)
 
     assert "More than 1 contact submissions" in html
-    assert summary_value(html, "total") == "2"  # the summary still counts the whole filtered set
+    assert summary_value(summary(admin_client), "total") == "2"  # it counts the whole filtered set
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -317,6 +376,7 @@ def test_staff_without_view_permission_get_403(client: Client, world: World) -> 
 
     assert client.get(CONTACT_SUBMISSIONS).status_code == 403
     assert client.get(EXPORT).status_code == 403
+    assert client.get(SUMMARY).status_code == 403
     assert client.get(f"{CONTACT_SUBMISSIONS}{world.pending.pk}/change/").status_code == 403
     assert "Contact Submissions" not in client.get("/admin/").content.decode()
 
@@ -328,6 +388,7 @@ def test_staff_with_only_view_permission_see_it_read_only(client: Client, world:
     assert row_ids(html) == {str(world.pending.pk), str(world.completed.pk)}
     assert_no_clear_values(html)
     assert client.get(EXPORT).status_code == 200
+    assert summary_value(summary(client), "total") == "2"
     assert "Contact Submissions →" in client.get("/admin/").content.decode()
     # Nothing else in the admin.
     assert client.get("/admin/accounts/service/").status_code == 403
@@ -337,10 +398,12 @@ def test_staff_with_only_view_permission_see_it_read_only(client: Client, world:
 def test_anonymous_and_non_staff_are_sent_to_log_in(client: Client, world: World) -> None:
     assert client.get(CONTACT_SUBMISSIONS).status_code == 302
     assert client.get(EXPORT).status_code == 302
+    assert client.get(SUMMARY).status_code == 302
     client.force_login(UserFactory(username="customer"))
-    response = client.get(EXPORT)
-    assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    for url in (EXPORT, SUMMARY):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
 
 
 def test_the_summary_is_computed_by_the_database(admin_client: Client, world: World) -> None:
@@ -348,7 +411,7 @@ def test_the_summary_is_computed_by_the_database(admin_client: Client, world: Wo
         complete(ExecutionFactory(bot=world.bot), submitToSignalMs=ms)
 
     with CaptureQueriesContext(connection) as queries:
-        page(admin_client)
+        summary(admin_client)
 
     timing_reads = [q["sql"] for q in queries.captured_queries if "submit_to_signal_ms" in q["sql"]]
     if connection.vendor == "postgresql":
@@ -360,7 +423,7 @@ def test_the_summary_is_computed_by_the_database(admin_client: Client, world: Wo
 
 
 def test_a_bad_filter_value_sends_back_to_the_list(admin_client: Client, world: World) -> None:
-    for url in (CONTACT_SUBMISSIONS, EXPORT):
+    for url in (CONTACT_SUBMISSIONS, EXPORT, SUMMARY):
         response = admin_client.get(url + "?created_at__gte=not-a-date")
         assert response.status_code == 302
         assert response["Location"].endswith("?e=1")

@@ -246,7 +246,7 @@ def test_markdown_tables_carry_the_machine_and_every_endpoint() -> None:
     }
     scale_table = report.scale_markdown(scale, machine)
     assert (
-        "| Contact Submissions changelist, first view (summary computed) (ms) | 40.0 | 60.0 | 1.50x |"
+        "| Contact Submissions changelist, first view (cache emptied) (ms) | 40.0 | 60.0 | 1.50x |"
         in scale_table
     )
     assert "10,000 rows" in scale_table and "- a note" in scale_table
