@@ -51,8 +51,10 @@ from config.admin import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
+    RelatedLookupFilter,
     choice_filter,
     json_block,
+    related_lookup_filter,
 )
 
 # A summary scans the whole filtered set; page views within this window reuse it.
@@ -108,7 +110,7 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
     list_display_links = ("created",)
     list_select_related = ("bot",)
     list_filter = (
-        "bot",
+        ("bot", RelatedLookupFilter),
         choice_filter(
             field="kind", title="kind", choices=[(kind.value, kind.label) for kind in MASKED_KINDS]
         ),
@@ -378,7 +380,7 @@ def _error_type(error: Any) -> str:
 class ActionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("action_id", "service", "version", "fire_on", "timeout_ms", "target_url", "updated_at")
     list_select_related = ("service",)
-    list_filter = ("service", "fire_on")
+    list_filter = (("service", RelatedLookupFilter), "fire_on")
     search_fields = ("action_id",)
     search_help_text = "An action id (exact, or its beginning)."
     fields = (
@@ -425,8 +427,8 @@ class ActionTriggerAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     )
     list_select_related = ("action", "service")
     list_filter = (
-        "service",
-        "action",
+        ("service", RelatedLookupFilter),
+        ("action", related_lookup_filter(name_field="action_id")),
         choice_filter(field="status", title="status", choices=TriggerStatus.choices),
         "dry_run",
         ("created_at", admin.DateFieldListFilter),

@@ -6,22 +6,30 @@ Not an app's admin module: the apps' `admin.py` files import their building bloc
 - A changelist filters only through its declared filters: Django lets any lookup on a local field
   through the query string (`?params__email=...`, `?webhook_secret__startswith=...`), which would
   turn a list into an oracle for what the page never shows.
+- A filter on a foreign key never lists the related table (`RelatedLookupFilter`): there may be
+  hundreds of thousands of bots, and Django's own filter loads and renders every one of them.
 - Read-only pages and inlines for what only services change (the audit trail of the system).
 """
 
+import contextlib
 import json
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, ChangeList
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 COUNT_CAP = 10_000
+# The most related rows a foreign-key filter names at once.
+RELATED_LOOKUP_LIMIT = 20
 
 # What a declared list filter puts in the query string after its field name.
 _FILTER_LOOKUPS = frozenset({"exact", "isnull", "in", "gte", "gt", "lte", "lt", "id", "pk"})
@@ -64,10 +72,14 @@ class StrictLookupsMixin:
 
 
 class BigTableAdminMixin(StrictLookupsMixin):
-    """A list that stays quick on a table of millions: no full count, one capped count."""
+    """A list that stays quick on a table of millions: no full count, one capped count.
+
+    No facets either: "Show counts" would count every filter choice over the whole filtered set.
+    """
 
     paginator: ClassVar[type] = CappedCountPaginator
     show_full_result_count: ClassVar[bool] = False
+    show_facets: ClassVar[admin.ShowFacets] = admin.ShowFacets.NEVER
     list_per_page: ClassVar[int] = 50
     list_max_show_all: ClassVar[int] = 200
 
@@ -132,3 +144,111 @@ def choice_filter(
     ChoiceFilter.title = title
     ChoiceFilter.__name__ = f"{field.title().replace('_', '')}Filter"
     return ChoiceFilter
+
+
+class RelatedLookupFilter(admin.FieldListFilter):
+    """A foreign-key filter that never lists the related table: a text box and the rows it picks.
+
+    `?bot=<text>` picks the related row with that id, or the rows named exactly that (their
+    `name_field`); `?bot__id__exact=<id>`, Django's own spelling, picks one row (links use it).
+    The chosen rows (at most RELATED_LOOKUP_LIMIT named) link to the list narrowed to each.
+    Use it as `list_filter = [("bot", RelatedLookupFilter)]`, or `related_lookup_filter(...)`
+    for a related model named by another field.
+    """
+
+    template = "admin/related_lookup_filter.html"
+    name_field: ClassVar[str] = "name"
+
+    def __init__(
+        self,
+        field: "Field[Any, Any]",
+        request: HttpRequest,
+        params: dict[str, list[str]],
+        model: type[Model],
+        model_admin: Any,
+        field_path: str,
+    ) -> None:
+        self.related_model: type[Model] = field.remote_field.model  # type: ignore[union-attr]
+        self.target_field: Field[Any, Any] = field.target_field  # type: ignore[attr-defined]
+        self.lookup_kwarg = f"{field_path}__{self.target_field.name}__exact"
+        self.text_kwarg = field_path
+        super().__init__(field, request, params, model, model_admin, field_path)
+        self.text = self._last(self.text_kwarg)
+        own = {self.lookup_kwarg, self.text_kwarg, PAGE_VAR, ERROR_FLAG}
+        # The other filters and the search, carried along when the text box is submitted.
+        self.hidden_params = [
+            (name, value) for name, values in request.GET.lists() if name not in own for value in values
+        ]
+        self.placeholder = (
+            f"{self.related_model._meta.verbose_name} id or exact {self.name_field.replace('_', ' ')}"
+        )
+        related = self._related()
+        self.chosen: list[Model] = [] if related is None else list(related[: RELATED_LOOKUP_LIMIT + 1])
+
+    def expected_parameters(self) -> list[str | None]:
+        return [self.lookup_kwarg, self.text_kwarg]
+
+    def _last(self, name: str) -> str:
+        values = self.used_parameters.get(name)
+        return str(values[-1]).strip() if isinstance(values, list) and values else ""
+
+    def _pk(self, value: str) -> Any:
+        """The value as a primary key of the related model; ValidationError when it cannot be one."""
+        return self.target_field.to_python(value)
+
+    def _related(self) -> QuerySet[Any] | None:
+        """The related rows the parameters pick, or None when they pick nothing in particular."""
+        chosen_id, text = self._last(self.lookup_kwarg), self.text
+        if not chosen_id and not text:
+            return None
+        match = Q()
+        try:
+            if chosen_id:
+                match &= Q(pk=self._pk(chosen_id))
+        except ValidationError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        if text:
+            named = Q(**{self.name_field: text})
+            with contextlib.suppress(ValidationError):  # text that cannot be an id is a name only
+                named |= Q(pk=self._pk(text))
+            match &= named
+        return self.related_model._default_manager.filter(match).order_by(self.name_field, "pk")
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        related = self._related()
+        if related is None:
+            return queryset
+        if len(self.chosen) <= RELATED_LOOKUP_LIMIT:  # the usual case: one row, by its id
+            return queryset.filter(**{f"{self.field_path}__in": [row.pk for row in self.chosen]})
+        return queryset.filter(**{f"{self.field_path}__in": related.values("pk")})
+
+    def choices(self, changelist: ChangeList) -> Any:
+        chosen_id = self._last(self.lookup_kwarg)
+        yield {
+            "selected": not self.chosen and not chosen_id and not self.text,
+            "query_string": changelist.get_query_string(remove=[self.lookup_kwarg, self.text_kwarg]),
+            "display": "All",
+        }
+        for row in self.chosen[:RELATED_LOOKUP_LIMIT]:
+            yield {
+                "selected": chosen_id == str(row.pk),
+                "query_string": changelist.get_query_string({self.lookup_kwarg: row.pk}, [self.text_kwarg]),
+                "display": str(row),
+            }
+
+    @property
+    def more_than_shown(self) -> bool:
+        return len(self.chosen) > RELATED_LOOKUP_LIMIT
+
+    @property
+    def nothing_found(self) -> bool:
+        return not self.chosen and bool(self.text or self._last(self.lookup_kwarg))
+
+
+def related_lookup_filter(*, name_field: str) -> type[RelatedLookupFilter]:
+    """A RelatedLookupFilter for a related model whose rows are named by `name_field`."""
+    return type(
+        f"RelatedLookupFilterBy{name_field.title().replace('_', '')}",
+        (RelatedLookupFilter,),
+        {"name_field": name_field},
+    )

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from config.admin import BigTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline
+from config.admin import BigTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline, RelatedLookupFilter
 from conversations.allowlist import InvalidUrl, validate_patterns
 from conversations.models import Bot, Conversation, Message
 
@@ -61,7 +61,7 @@ class BotAdmin(BigTableAdminMixin, admin.ModelAdmin):
     form = BotForm
     list_display = ("name", "service", "allowlist_size", "created_at", "updated_at")
     list_select_related = ("service",)
-    list_filter = ("service",)
+    list_filter = (("service", RelatedLookupFilter),)
     search_fields = ("name",)
     search_help_text = "A bot's name (its beginning) or id (exact)."
     readonly_fields = ("id", "created_at", "updated_at")
@@ -98,7 +98,7 @@ class MessageInline(ReadOnlyTabularInline):
 class ConversationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "bot", "visitor_id")
     list_select_related = ("bot",)
-    list_filter = ("bot", ("created_at", admin.DateFieldListFilter))
+    list_filter = (("bot", RelatedLookupFilter), ("created_at", admin.DateFieldListFilter))
     sortable_by = ("created_at",)
     search_fields = ("visitor_id",)
     search_help_text = "A visitor id (exact) or a conversation id (exact)."

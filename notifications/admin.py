@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 from config.admin import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
+    RelatedLookupFilter,
     choice_filter,
     has_model_permission,
     json_block,
@@ -54,7 +55,7 @@ class NotificationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     list_display_links = ("created_at", "title")
     list_select_related = ("recipient", "service")
     list_filter = (
-        "service",
+        ("service", RelatedLookupFilter),
         choice_filter(field="status", title="status", choices=NotificationStatus.choices),
         ("created_at", admin.DateFieldListFilter),
     )

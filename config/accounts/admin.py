@@ -15,7 +15,13 @@ from django.utils.safestring import SafeString
 
 from config.accounts.models import Service, ServiceKey, UserToken
 from config.accounts.services import service_key_revoke, service_key_rotate, user_token_revoke
-from config.admin import BigTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline, has_model_permission
+from config.admin import (
+    BigTableAdminMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    RelatedLookupFilter,
+    has_model_permission,
+)
 
 BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
@@ -90,7 +96,7 @@ class ServiceKeyAdmin(CredentialAdminMixin, admin.ModelAdmin):
     list_display = ("prefix", "service", "state", "created_at", "revoked_at")
     sortable_by = ("created_at",)
     list_select_related = ("service",)
-    list_filter = ("service", ("revoked_at", admin.EmptyFieldListFilter))
+    list_filter = (("service", RelatedLookupFilter), ("revoked_at", admin.EmptyFieldListFilter))
     fields = ("id", "prefix", "service", "created_at", "revoked_at")
     readonly_fields = fields
     actions = ("revoke",)

@@ -14,6 +14,7 @@ from config.admin import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
+    RelatedLookupFilter,
     choice_filter,
     has_model_permission,
     json_block,
@@ -48,7 +49,7 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     )
     list_select_related = ("service",)
     list_filter = (
-        "service",
+        ("service", RelatedLookupFilter),
         choice_filter(field="status", title="status", choices=WebhookEvent.Status.choices),
         ("created_at", admin.DateFieldListFilter),
     )
