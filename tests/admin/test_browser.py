@@ -109,6 +109,17 @@ def test_contact_submissions_in_a_real_browser(live_server: LiveServer, settings
             download.save_as(ARTIFACTS / "contact-submissions-delivered.csv")
             text = (ARTIFACTS / "contact-submissions-delivered.csv").read_text()
 
+            # The bot filter is a text box (an id or an exact name), never a list of every bot.
+            page.goto(f"{live_server.url}/admin/actions/contactsubmission/?result=success")
+            page.fill("#related-lookup-bot", "pricing-bot")
+            page.press("#related-lookup-bot", "Enter")
+            page.wait_for_url("**bot=pricing-bot**")
+            assert "result=success" in page.url
+            page.wait_for_selector("#contact-summary")
+            assert page.locator("#result_list tbody tr").count() == 3
+            assert page.inner_text('[data-summary="total"] .cs-value') == "3"
+            page.screenshot(path=ARTIFACTS / "contact-submissions-bot.png", full_page=True)
+
             page.goto(f"{live_server.url}/admin/actions/contactsubmission/{world.pending.pk}/change/")
             assert "j***@example.com" in page.content()
             assert_no_clear_values(page.content())
