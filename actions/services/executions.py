@@ -13,12 +13,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, JSONField, Value, When
 from django.utils import timezone
-from django_ratelimit.core import get_usage
 
 from actions.errors import AlreadyCompleted, ForbiddenTarget
 from actions.masking import mask_params
 from actions.models import MASKED_KINDS, ActionExecution, ExecutionResult
 from config.api.errors import InvalidRequest, RateLimited
+from config.api.ratelimit import rate_limit_hit
 from conversations.allowlist import InvalidUrl, parse_target, target_allowed
 from conversations.models import Bot, Message
 from conversations.selectors import conversation_get_for_bot
@@ -92,15 +92,11 @@ def result_post_rate_limit_check(*, execution: ActionExecution) -> None:
     The counter lives in the Django cache (Redis when REDIS_URL is set), so it holds across
     processes. Every post counts, whatever its fate after this step.
     """
-    subject = f"{execution.bot_id}:{execution.visitor_id}"
-    # The limit is keyed by the execution's bot and visitor, nothing from the HTTP request, so
-    # no request is handed to django-ratelimit (it reads one only for its method filter).
-    usage = get_usage(
-        None,
+    # The limit is keyed by the execution's bot and visitor, nothing from the HTTP request.
+    usage = rate_limit_hit(
         group=RESULT_POST_RATE_GROUP,
-        key=lambda group, request: subject,
+        subject=f"{execution.bot_id}:{execution.visitor_id}",
         rate=getattr(settings, "WIDGET_RESULT_POST_RATE", RESULT_POST_RATE),
-        increment=True,
     )
     if usage is not None and usage["should_limit"]:
         retry_after = min(max(int(usage["time_left"]), 1), MAX_RETRY_AFTER_SECONDS)

@@ -23,14 +23,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 from django.utils import timezone
-from django_ratelimit.core import get_usage
 
 from actions.error_types import ErrorType, IdempotencyConflict, TriggerRateExceeded, error_response_body
 from actions.models import Action, ActionTrigger, ActionVersion, FireOn, TriggerStatus
 from actions.selectors.triggers import rfc3339, trigger_as_result, trigger_get_by_idempotency_key
 from config.accounts.models import Service
+from config.api.ratelimit import rate_limit_hit
 from config.outbound.client import ErrorKind, OutboundResult, post_signed
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -100,14 +99,10 @@ def _version_record(*, action: Action) -> ActionVersion:
 # Triggers
 
 
-def trigger_rate_limit_check(*, request: HttpRequest, service: Service) -> None:
+def trigger_rate_limit_check(*, service: Service) -> None:
     """Count this trigger request against the service's ACTIONS_TRIGGER_RATE; 429 beyond it."""
-    usage = get_usage(
-        request,
-        group=RATE_LIMIT_GROUP,
-        key=lambda _group, _request: str(service.pk),
-        rate=settings.ACTIONS_TRIGGER_RATE,
-        increment=True,
+    usage = rate_limit_hit(
+        group=RATE_LIMIT_GROUP, subject=str(service.pk), rate=settings.ACTIONS_TRIGGER_RATE
     )
     if usage is not None and usage["should_limit"]:
         raise TriggerRateExceeded(retry_after=max(1, int(usage["time_left"])))

@@ -62,7 +62,7 @@ class ActionTriggerApi(ServiceApiView):
     )
     def post(self, request: Request, action_id: str) -> Response:
         service = self.service(request)
-        trigger_rate_limit_check(request=request._request, service=service)
+        trigger_rate_limit_check(service=service)
         action = action_get_for_service(service=service, action_id=parse_action_id(action_id))
         data = TriggerInput.validated(json_body(request))
         idempotency_key = parse_idempotency_key(request)
