@@ -144,19 +144,75 @@ def webhooks_enqueue_many(*, events: Iterable[NewWebhook], batch_size: int = 100
     Call it inside the causing transaction, as `webhook_enqueue`: a sweep of a thousand rows
     pays one round trip instead of a thousand.
     """
-    now = timezone.now()
-    rows = [
-        WebhookEvent(
-            service_id=event.service_id,
-            event_type=event.event_type,
-            subject_id=event.subject_id,
-            payload={"type": event.event_type, **event.payload},
-            next_attempt_at=now,
-        )
+    events = list(events)
+    if connection.vendor != "postgresql":
+        now = timezone.now()
+        rows = [
+            WebhookEvent(
+                service_id=event.service_id,
+                event_type=event.event_type,
+                subject_id=event.subject_id,
+                payload={"type": event.event_type, **event.payload},
+                next_attempt_at=now,
+            )
+            for event in events
+        ]
+        WebhookEvent.objects.bulk_create(rows, batch_size=batch_size)
+        return len(rows)
+    for start in range(0, len(events), batch_size):
+        _insert_as_json(events[start : start + batch_size])
+    return len(events)
+
+
+# The columns each event brings; every other column is the same for all (the model's defaults).
+_EVENT_COLUMNS = (
+    ("id", "varchar"),
+    ("service_id", "uuid"),
+    ("event_type", "varchar"),
+    ("subject_id", "uuid"),
+    ("payload", "jsonb"),
+)
+
+
+def _insert_as_json(events: list[NewWebhook]) -> None:
+    """One `INSERT ... SELECT ... FROM jsonb_to_recordset(...)` on PostgreSQL.
+
+    The rows travel as one JSON document: psycopg would otherwise quote every value of a
+    bulk_create in Python, which cost more than the INSERT itself. The other columns take the
+    values a new WebhookEvent gets from the model (pending, due now, no attempts, created now).
+    """
+    fresh = WebhookEvent(next_attempt_at=timezone.now())
+    given = {name for name, _ in _EVENT_COLUMNS}
+    shared = [field for field in WebhookEvent._meta.concrete_fields if field.attname not in given]
+    shared_values = [field.get_db_prep_save(field.pre_save(fresh, add=True), connection) for field in shared]
+    webhook_id = WebhookEvent._meta.pk.get_default
+    records = [
+        {
+            "id": webhook_id(),
+            "service_id": str(event.service_id),
+            "event_type": event.event_type,
+            "subject_id": None if event.subject_id is None else str(event.subject_id),
+            "payload": {"type": event.event_type, **event.payload},
+        }
         for event in events
     ]
-    WebhookEvent.objects.bulk_create(rows, batch_size=batch_size)
-    return len(rows)
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        quote(name) for name in [*(name for name, _ in _EVENT_COLUMNS), *(str(f.column) for f in shared)]
+    )
+    selected = ", ".join(
+        [
+            *(f"e.{quote(name)}" for name, _ in _EVENT_COLUMNS),
+            *(f"%s::{field.db_type(connection)}" for field in shared),
+        ]
+    )
+    record_type = ", ".join(f"{quote(name)} {kind}" for name, kind in _EVENT_COLUMNS)
+    sql = (
+        f"INSERT INTO {quote(WebhookEvent._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
+        f"SELECT {selected} FROM jsonb_to_recordset(%s::jsonb) AS e({record_type})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*shared_values, json.dumps(records)])
 
 
 def _requeued(now: datetime) -> dict[str, Any]:

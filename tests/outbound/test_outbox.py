@@ -84,7 +84,22 @@ def test_many_events_are_queued_like_one_each_in_one_insert_per_batch(
         assert (event.status, event.attempt_count, event.attempts_since_queued) == ("pending", 0, 0)
         assert event.pk.startswith("msg_") and event.pk != single.pk
         assert event.next_attempt_at <= timezone.now() and event.created_at is not None
+        # Every other column as webhook_enqueue leaves it.
+        for field in ("event_type", "lease_token", "locked_until", "last_error", "delivered_at"):
+            assert getattr(event, field) == getattr(single, field), field
     assert len({event.pk for event in queued.values()}) == 5
+
+
+def test_many_events_keep_their_payload_exactly(service: Service) -> None:
+    payload = {
+        "metadata": {"note": 'Grüße \u2603 "quoted" \\ back', "n": [1, 2.5, None, True], "deep": {"a": {}}}
+    }
+
+    webhooks_enqueue_many(
+        events=[NewWebhook(service_id=service.pk, event_type="test.event", payload=payload)]
+    )
+
+    assert WebhookEvent.objects.get().payload == {"type": "test.event", **payload}
 
 
 def test_many_events_rolled_back_with_their_cause_do_not_exist(service: Service) -> None:
