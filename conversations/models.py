@@ -17,7 +17,11 @@ class Bot(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["service", "name"], name="bot_service_name")]
+        indexes = [
+            models.Index(fields=["service", "name"], name="bot_service_name"),
+            # The admin's bot filter looks a bot up by its exact name, across services.
+            models.Index(fields=["name"], name="bot_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name
