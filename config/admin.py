@@ -207,6 +207,8 @@ class RelatedLookupFilter(admin.FieldListFilter):
                 match &= Q(pk=self._pk(chosen_id))
         except ValidationError as exc:
             raise IncorrectLookupParameters(exc) from exc
+        if "\x00" in text:  # no stored name holds one, and PostgreSQL refuses it in a query
+            return self.related_model._default_manager.none()
         if text:
             named = Q(**{self.name_field: text})
             with contextlib.suppress(ValidationError):  # text that cannot be an id is a name only
@@ -225,7 +227,7 @@ class RelatedLookupFilter(admin.FieldListFilter):
     def choices(self, changelist: ChangeList) -> Any:
         chosen_id = self._last(self.lookup_kwarg)
         yield {
-            "selected": not self.chosen and not chosen_id and not self.text,
+            "selected": not chosen_id and not self.text,
             "query_string": changelist.get_query_string(remove=[self.lookup_kwarg, self.text_kwarg]),
             "display": "All",
         }

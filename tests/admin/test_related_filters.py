@@ -101,11 +101,18 @@ def test_an_unknown_bot_finds_nothing_and_says_so(admin_client: Client, world: W
     )
 
 
+def test_a_name_holding_nul_finds_nothing(admin_client: Client, world: World) -> None:
+    for url in (CONTACT_SUBMISSIONS, SUMMARY):
+        assert row_ids(get(admin_client, url + "?bot=acme%00bot")) == set()
+    assert "None found" in get(admin_client, CONTACT_SUBMISSIONS + "?bot=acme%00bot")
+
+
 def test_a_malformed_bot_id_sends_back_to_the_list(admin_client: Client, world: World) -> None:
     for url in (CONTACT_SUBMISSIONS, EXPORT, SUMMARY):
-        response = admin_client.get(url + "?bot__id__exact=not-an-id")
-        assert response.status_code == 302, url
-        assert response["Location"].endswith("?e=1")
+        for value in ("not-an-id", "a%00b"):
+            response = admin_client.get(url + f"?bot__id__exact={value}")
+            assert response.status_code == 302, (url, value)
+            assert response["Location"].endswith("?e=1")
 
 
 def test_lookups_through_the_bot_stay_refused(admin_client: Client, world: World) -> None:
