@@ -145,6 +145,28 @@ def test_the_timeout_is_a_total_deadline_even_when_every_read_gets_a_byte(
     assert not receiver.release.is_set()
 
 
+def test_a_short_deadline_is_not_held_up_by_a_longer_one_already_running(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    # One watchdog thread serves the deadlines of every request of the process: a deadline that
+    # comes after a longer one must still fall due first.
+    slow = receivers(holding_until_released)
+    longer_results: list[OutboundResult] = []
+    longer = threading.Thread(target=lambda: longer_results.append(post(slow.url, timeout_seconds=10.0)))
+    longer.start()
+    assert slow.wait_for(1)
+    trickling = receivers(trickling_headers)
+
+    result = post(trickling.url, timeout_seconds=0.5)
+
+    assert result.error_kind == ErrorKind.TIMEOUT
+    assert not trickling.release.is_set()
+    assert longer.is_alive()
+    slow.release.set()
+    longer.join()
+    assert [(r.status_code, r.error_kind) for r in longer_results] == [(200, None)]
+
+
 def test_the_body_of_a_timely_answer_is_read_only_until_the_deadline(
     receivers: Callable[[Respond], Receiver],
 ) -> None:
