@@ -4,7 +4,6 @@ Also the small pieces every widget view shares: strict JSON input fields, the 40
 serializer, and timestamps in RFC 3339 UTC with a `Z`.
 """
 
-from datetime import UTC, datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
@@ -14,17 +13,12 @@ from rest_framework.response import Response
 
 from config.api.errors import InvalidRequest
 from config.api.parsing import json_body
+from config.api.timestamps import rfc3339
 from config.api.views import ServiceApiView
 from conversations.allowlist import InvalidUrl
 from conversations.models import Bot, Message
 from conversations.selectors import bot_get_for_service, conversation_get_for_service, conversation_messages
 from conversations.services import bot_set_allowlist
-
-
-def rfc3339(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class StrictCharField(serializers.CharField):

@@ -1,15 +1,10 @@
 """The notification as the API shows it (to its service and to its recipient alike)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from config.api.timestamps import rfc3339
 from notifications.models import Notification
-
-
-def rfc3339(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def responder_render(notification: Notification) -> dict[str, Any] | None:

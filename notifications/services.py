@@ -19,6 +19,7 @@ from django_ratelimit.core import get_usage
 from config.accounts.models import Service
 from config.accounts.services import user_token_issue
 from config.api.errors import ApiError, InvalidRequest, RateLimited, Unauthenticated
+from config.api.timestamps import rfc3339
 from config.outbound.models import WebhookEvent
 from config.outbound.services import NewWebhook, webhook_enqueue, webhooks_enqueue_many, webhooks_replay
 from notifications.errors import (
@@ -29,7 +30,7 @@ from notifications.errors import (
     NotificationInvalidated,
 )
 from notifications.models import Notification, NotificationStatus, open_at, overdue_at
-from notifications.render import responder_render, rfc3339
+from notifications.render import responder_render
 from notifications.validation import actions_validate, response_data_validate
 
 RESPONDED_EVENT = "notification.responded"

@@ -19,11 +19,12 @@ from rest_framework.response import Response
 
 from config.api.errors import InvalidRequest
 from config.api.parsing import json_body
+from config.api.timestamps import rfc3339
 from config.api.views import PublicApiView, ServiceApiView, UserApiView
 from notifications import schema
 from notifications.errors import MissingRequiredField
 from notifications.models import NotificationStatus
-from notifications.render import notification_render, rfc3339
+from notifications.render import notification_render
 from notifications.selectors import (
     Cursor,
     notification_get_for_recipient,

@@ -1,15 +1,11 @@
 """Reads for triggered actions (contract 4): an action as its owner sees it, a trigger's result."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 from actions.error_types import ActionNotFound
 from actions.models import Action, ActionTrigger
 from config.accounts.models import Service
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from config.api.timestamps import rfc3339
 
 
 def action_get_for_service(*, service: Service, action_id: str) -> Action:

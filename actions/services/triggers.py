@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from actions.error_types import ErrorType, IdempotencyConflict, TriggerRateExceeded, error_response_body
 from actions.models import Action, ActionTrigger, ActionVersion, FireOn, TriggerStatus
-from actions.selectors.triggers import rfc3339, trigger_as_result, trigger_get_by_idempotency_key
+from actions.selectors.triggers import trigger_as_result, trigger_get_by_idempotency_key
 from config.accounts.models import Service
 from config.api.ratelimit import rate_limit_hit
+from config.api.timestamps import rfc3339
 from config.outbound.client import ErrorKind, OutboundResult, post_signed
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)

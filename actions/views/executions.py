@@ -16,6 +16,7 @@ from actions.services.executions import (
     execution_record_result,
     result_post_rate_limit_check,
 )
+from config.api.timestamps import rfc3339
 from config.api.views import PublicApiView, ServiceApiView
 from conversations.selectors import bot_get_for_service
 from conversations.views import (
@@ -24,7 +25,6 @@ from conversations.views import (
     StrictChoiceField,
     StrictIntegerField,
     WidgetInputSerializer,
-    rfc3339,
 )
 
 # Deep enough for any form; shallow enough that walking it (masking) never nears the recursion limit.

@@ -1,0 +1,14 @@
+"""Timestamps on the wire: RFC 3339 in UTC with a `Z` (contract 0), with any fraction of a second."""
+
+from datetime import UTC, datetime
+from typing import overload
+
+
+@overload
+def rfc3339(moment: datetime) -> str: ...
+@overload
+def rfc3339(moment: None) -> None: ...
+def rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
