@@ -49,6 +49,7 @@ from actions.selectors.contact_submissions import (
 )
 from config.admin import (
     BigTableAdminMixin,
+    IdSearchMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
     RelatedLookupFilter,
@@ -413,7 +414,7 @@ class ActionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ActionTrigger)
-class ActionTriggerAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActionTriggerAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "action",
@@ -451,17 +452,6 @@ class ActionTriggerAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "error_block",
     )
     readonly_fields = fields
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[ActionTrigger], search_term: str
-    ) -> tuple[QuerySet[ActionTrigger], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            return queryset.filter(pk=uuid.UUID(term)), False
-        except ValueError:
-            return queryset.none(), False
 
     @admin.display(description="error")
     def error_type(self, obj: ActionTrigger) -> str:

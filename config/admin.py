@@ -13,6 +13,7 @@ Not an app's admin module: the apps' `admin.py` files import their building bloc
 
 import contextlib
 import json
+import uuid
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
@@ -82,6 +83,24 @@ class BigTableAdminMixin(StrictLookupsMixin):
     show_facets: ClassVar[admin.ShowFacets] = admin.ShowFacets.NEVER
     list_per_page: ClassVar[int] = 50
     list_max_show_all: ClassVar[int] = 200
+
+
+class IdSearchMixin:
+    """Search by exact id (a UUID), else by one exact field: index lookups, never a table scan."""
+
+    search_fallback_field: ClassVar[str | None] = None
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        with contextlib.suppress(ValueError):
+            return queryset.filter(pk=uuid.UUID(term)), False
+        if self.search_fallback_field is None:
+            return queryset.none(), False
+        return queryset.filter(**{self.search_fallback_field: term}), False
 
 
 class ReadOnlyAdminMixin:

@@ -8,7 +8,13 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from config.admin import BigTableAdminMixin, ReadOnlyAdminMixin, ReadOnlyTabularInline, RelatedLookupFilter
+from config.admin import (
+    BigTableAdminMixin,
+    IdSearchMixin,
+    ReadOnlyAdminMixin,
+    ReadOnlyTabularInline,
+    RelatedLookupFilter,
+)
 from conversations.allowlist import InvalidUrl, validate_patterns
 from conversations.models import Bot, Conversation, Message
 
@@ -95,7 +101,8 @@ class MessageInline(ReadOnlyTabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ConversationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    search_fallback_field = "visitor_id"
     list_display = ("created_at", "bot", "visitor_id")
     list_select_related = ("bot",)
     list_filter = (("bot", RelatedLookupFilter), ("created_at", admin.DateFieldListFilter))
@@ -105,14 +112,3 @@ class ConversationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     fields = ("id", "bot", "visitor_id", "created_at")
     readonly_fields = fields
     inlines = (MessageInline,)
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Conversation], search_term: str
-    ) -> tuple[QuerySet[Conversation], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            return queryset.filter(pk=uuid.UUID(term)), False
-        except ValueError:
-            return queryset.filter(visitor_id=term), False

@@ -3,7 +3,6 @@ operator commands offer (invalidate, expire overdue, replay), each through the n
 services, so the admin changes nothing the API would not.
 """
 
-import uuid
 from typing import Any
 
 from django.contrib import admin, messages
@@ -19,6 +18,7 @@ from django.utils.safestring import SafeString
 
 from config.admin import (
     BigTableAdminMixin,
+    IdSearchMixin,
     ReadOnlyAdminMixin,
     RelatedLookupFilter,
     choice_filter,
@@ -41,7 +41,8 @@ DELIVERIES_SHOWN = 10
 
 
 @admin.register(Notification)
-class NotificationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    search_fallback_field = "recipient__username"
     list_display = (
         "created_at",
         "title",
@@ -100,17 +101,6 @@ class NotificationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
             return fieldsets
         # The outbox is its own permission: without it, no webhook deliveries here either.
         return [(name, options) for name, options in fieldsets if name != "Webhook deliveries"]
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Notification], search_term: str
-    ) -> tuple[QuerySet[Notification], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        try:
-            return queryset.filter(pk=uuid.UUID(term)), False
-        except ValueError:
-            return queryset.filter(recipient__username=term), False
 
     @admin.display(description="status")
     def status_display(self, obj: Notification) -> str:
