@@ -4,33 +4,22 @@ page, export the CSV. Screenshots are kept under test-artifacts/ (git-ignored) f
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
 from tests.admin.factories import CLEAR_VALUES, ExecutionFactory, World, build_world, complete
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.factories import BotFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
 PASSWORD = "browser-test-password"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+    needs_chromium,
 ]
 
 

@@ -11,23 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from pytest_django.live_server_helper import LiveServer
 
 from actions.models import ActionExecution
 from conversations.models import Message
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.reliability import world
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
 PAGES = Path(__file__).parent / "pages"
 # Another host on the loopback range: another origin than the API's `localhost`.
 PAGE_HOST = "127.0.0.2"
@@ -35,7 +25,7 @@ PAGE_HOST = "127.0.0.2"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+    needs_chromium,
 ]
 
 
