@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from config.admin import (
     BigTableAdminMixin,
@@ -227,8 +228,11 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
         return super().changelist_view(request, extra_context)
 
 
+NO_ATTEMPT_YET = mark_safe('<tr><td colspan="4">No attempt yet.</td></tr>')
+
+
 def _delivery_html(event: WebhookEvent) -> SafeString:
-    url = reverse("admin:outbound_webhookevent_change", args=[event.pk])
+    url = reverse("admin:outbound_webhookevent_change", args=[quote(event.pk)])
     attempts = format_html_join(
         "",
         "<tr><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
@@ -253,5 +257,5 @@ def _delivery_html(event: WebhookEvent) -> SafeString:
         event.status,
         event.attempt_count,
         f"{event.created_at:%Y-%m-%d %H:%M:%S}",
-        attempts or format_html('<tr><td colspan="4">No attempt yet.</td></tr>'),
+        attempts or NO_ATTEMPT_YET,
     )

@@ -4,6 +4,7 @@ change, history and add pages, rendered for a superuser over rows of every kind.
 import pytest
 from django.contrib import admin
 from django.contrib.admin.options import ModelAdmin
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.db.models import Model
 from django.test import Client, RequestFactory
@@ -24,8 +25,8 @@ def pages(model: type[Model], model_admin: ModelAdmin, user: User) -> list[str]:
     if model_admin.has_add_permission(request):
         urls.append(reverse(f"{info}_add"))
     for obj in model_admin.get_queryset(request)[:ROWS_PER_MODEL]:
-        urls.append(reverse(f"{info}_change", args=[obj.pk]))
-        urls.append(reverse(f"{info}_history", args=[obj.pk]))
+        urls.append(reverse(f"{info}_change", args=[quote(obj.pk)]))
+        urls.append(reverse(f"{info}_history", args=[quote(obj.pk)]))
     return urls
 
 

@@ -1,5 +1,6 @@
 """Notifications with their answer, deadline and deliveries; invalidate, expire overdue, replay."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -146,3 +147,32 @@ def test_deliveries_show_only_to_staff_who_may_see_the_outbox(client: Client, wo
         )
     )
     assert event.pk in client.get(url).content.decode()
+
+
+def test_the_delivery_link_opens_its_event_whatever_the_id_holds(admin_client: Client, world: World) -> None:
+    # The admin quotes "_" in primary keys: an unquoted link to "msg_23..." would decode to
+    # "msg#..." and land on the admin index instead of the event.
+    answered = Notification.objects.get(title="Approve the refund?")
+    event = WebhookEvent.objects.get(subject_id=answered.pk)
+    event.attempts.all().delete()
+    tricky_id = "msg_23" + "0" * 30
+    WebhookEvent.objects.filter(pk=event.pk).update(id=tricky_id)
+
+    html = admin_client.get(f"{NOTIFICATIONS}{answered.pk}/change/").content.decode()
+    link = re.search(r'href="(/admin/outbound/webhookevent/[^"]+/change/)"', html)
+
+    assert link is not None
+    response = admin_client.get(link.group(1))
+    assert response.status_code == 200 and tricky_id in response.content.decode()
+
+
+def test_an_answer_not_yet_delivered_shows_its_event_without_attempts(
+    admin_client: Client, world: World
+) -> None:
+    answered = Notification.objects.get(title="Approve the refund?")
+    WebhookEvent.objects.get(subject_id=answered.pk).attempts.all().delete()
+
+    response = admin_client.get(f"{NOTIFICATIONS}{answered.pk}/change/")
+
+    assert response.status_code == 200
+    assert "No attempt yet." in response.content.decode()

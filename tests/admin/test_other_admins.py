@@ -4,7 +4,9 @@ trigger history, the outbox with attempts and replay."""
 import re
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from actions.models import Action, ActionTrigger, TriggerStatus
@@ -101,7 +103,7 @@ def test_action_page_lists_only_the_latest_triggers(admin_client: Client, world:
 def test_outbox_event_page_shows_attempts_and_replay_requeues_it(admin_client: Client, world: World) -> None:
     event = WebhookEvent.objects.get(event_type="notification.responded")
     WebhookEvent.objects.filter(pk=event.pk).update(status=WebhookEvent.Status.FAILED, attempt_count=8)
-    change_url = f"/admin/outbound/webhookevent/{event.pk}/change/"
+    change_url = reverse("admin:outbound_webhookevent_change", args=[quote(event.pk)])
 
     html = admin_client.get(change_url).content.decode()
     assert "oops" in html and ">500<" in html
