@@ -3,12 +3,13 @@
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from config.api.timestamps import rfc3339
 from notifications.models import Notification
 
 
-def responder_render(notification: Notification) -> dict[str, Any] | None:
-    responder = notification.responder
+def responder_render(responder: User | None) -> dict[str, Any] | None:
     if responder is None:
         return None
     return {"id": responder.pk, "username": responder.get_username()}
@@ -21,7 +22,7 @@ def notification_render(notification: Notification, *, now: datetime) -> dict[st
             "action_id": notification.response_action_id,
             "response_data": notification.response_data,
             "responded_at": rfc3339(notification.responded_at),
-            "responder": responder_render(notification),
+            "responder": responder_render(notification.responder),
         }
     return {
         "notification_id": str(notification.pk),

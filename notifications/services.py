@@ -20,8 +20,9 @@ from config.accounts.models import Service
 from config.accounts.services import user_token_issue
 from config.api.errors import ApiError, InvalidRequest, RateLimited, Unauthenticated
 from config.api.timestamps import rfc3339
+from config.db import update_then_insert
 from config.outbound.models import WebhookEvent
-from config.outbound.services import NewWebhook, webhook_enqueue, webhooks_enqueue_many, webhooks_replay
+from config.outbound.services import NewWebhook, webhook_build, webhooks_enqueue_many, webhooks_replay
 from notifications.errors import (
     InvalidActionId,
     NotificationAccessDenied,
@@ -106,7 +107,8 @@ def notification_invalidate(*, notification: Notification, reason: str) -> Notif
 def notification_respond(
     *, notification: Notification, responder: User, action_id: Any, response_data: Any
 ) -> Notification:
-    """Record the one answer and queue `notification.responded`, in one transaction.
+    """Record the one answer and queue `notification.responded`, both or neither
+    (`update_then_insert`: one statement on PostgreSQL).
 
     Checks run in the contract's order after the 404: 403, 409, INVALID_ACTION_ID, then the
     answer itself (400 MISSING_REQUIRED_FIELD / INVALID_RESPONSE_DATA, 422 CONSTRAINT_VIOLATION).
@@ -122,37 +124,31 @@ def notification_respond(
     if action is None:
         raise InvalidActionId()
     answer = response_data_validate(action=action, value=response_data)
-    # No savepoint: nothing inside raises on purpose (the 409 is raised after the block), and the
-    # endpoint stays within its query budget when called inside an outer transaction.
-    with transaction.atomic(savepoint=False):
-        won = Notification.objects.filter(open_at(now), pk=notification.pk).update(
-            status=NotificationStatus.RESPONDED,
-            response_action_id=action_id,
-            response_data=answer,
-            responded_at=now,
-            responder=responder,
-        )
-        if won:
-            notification.status = NotificationStatus.RESPONDED
-            notification.response_action_id = action_id
-            notification.response_data = answer
-            notification.responded_at = now
-            notification.responder = responder
-            webhook_enqueue(
-                service=notification.service,
-                event_type=RESPONDED_EVENT,
-                subject_id=notification.pk,
-                payload={
-                    "notification_id": str(notification.pk),
-                    "action_id": action_id,
-                    "response_data": answer,
-                    "responded_at": rfc3339(now),
-                    "responder": responder_render(notification),
-                    "metadata": notification.metadata,
-                },
-            )
-    if not won:
+    changes = {
+        "status": NotificationStatus.RESPONDED,
+        "response_action_id": action_id,
+        "response_data": answer,
+        "responded_at": now,
+        "responder": responder,
+    }
+    responded = webhook_build(
+        service=notification.service,
+        event_type=RESPONDED_EVENT,
+        subject_id=notification.pk,
+        payload={
+            "notification_id": str(notification.pk),
+            "action_id": action_id,
+            "response_data": answer,
+            "responded_at": rfc3339(now),
+            "responder": responder_render(responder),
+            "metadata": notification.metadata,
+        },
+    )
+    open_row = Notification.objects.filter(open_at(now), pk=notification.pk)
+    if not update_then_insert(rows=open_row, changes=changes, new=responded):
         raise _lost_race(notification, now=now)
+    for field, value in changes.items():
+        setattr(notification, field, value)
     return notification
 
 

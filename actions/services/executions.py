@@ -19,10 +19,11 @@ from actions.masking import mask_params
 from actions.models import MASKED_KINDS, ActionExecution, ExecutionResult
 from config.api.errors import InvalidRequest, RateLimited
 from config.api.ratelimit import rate_limit_hit
+from config.db import update_then_insert
 from conversations.allowlist import InvalidUrl, parse_target, target_allowed
 from conversations.models import Bot, Message
 from conversations.selectors import conversation_get_for_bot
-from conversations.services import conversation_start, message_append
+from conversations.services import conversation_start
 
 RESULT_POST_RATE = "5/h"
 RESULT_POST_RATE_GROUP = "widget-action-result"
@@ -115,10 +116,11 @@ def execution_record_result(
     contact_metadata: dict[str, Any] | None = None,
 ) -> ActionExecution:
     """Steps 4 to 6 of the public result post: 409 for a terminal row, 403 for a success whose
-    target is off the bot's allowlist as it is now, else record it all in one transaction.
+    target is off the bot's allowlist as it is now, else record it all at once.
 
-    `execution` comes with its bot (`execution_get_for_result`); the whole post costs three
-    queries: that SELECT, the conditional UPDATE and the message INSERT.
+    `execution` comes with its bot (`execution_get_for_result`). The conditional UPDATE and the
+    follow-up message's INSERT are one statement on PostgreSQL (`update_then_insert`), so the
+    whole post is two queries there (that SELECT and this write) and three elsewhere.
     """
     allowed = result != ExecutionResult.SUCCESS or target_allowed(
         target_url=execution.target_url, patterns=execution.bot.allowed_targets
@@ -132,18 +134,19 @@ def execution_record_result(
         # is the right one for the UPDATE below, which only applies while the row is pending.
         changes["params"] = mask_params(execution.params)
         changes["params_masked_at"] = now
-    with transaction.atomic():
-        won = ActionExecution.objects.filter(pk=execution.pk, result__isnull=True).update(**changes)
-        if not won:
+    pending = ActionExecution.objects.filter(pk=execution.pk, result__isnull=True)
+    if not allowed:
+        # Nothing is written either way; the row as it is now tells which refusal comes first.
+        if not pending.exists():
             raise AlreadyCompleted()
-        if not allowed:
-            # Raising rolls the UPDATE back: nothing is recorded and the row stays pending.
-            raise ForbiddenTarget("The target URL is no longer on the bot's allowlist; nothing was recorded.")
-        message_append(
-            conversation_id=execution.conversation_id,
-            role=Message.Role.ASSISTANT,
-            content=FOLLOW_UP[ExecutionResult(result)].format(label=execution.label),
-        )
+        raise ForbiddenTarget("The target URL is no longer on the bot's allowlist; nothing was recorded.")
+    follow_up = Message(
+        conversation_id=execution.conversation_id,
+        role=Message.Role.ASSISTANT,
+        content=FOLLOW_UP[ExecutionResult(result)].format(label=execution.label),
+    )
+    if not update_then_insert(rows=pending, changes=changes, new=follow_up):
+        raise AlreadyCompleted()
     for field, value in changes.items():
         setattr(execution, field, value)
     return execution

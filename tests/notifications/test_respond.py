@@ -339,9 +339,16 @@ def test_answer_and_webhook_share_one_transaction() -> None:
 def test_respond_costs_at_most_five_queries(
     person_api: Api, pending: Notification, django_assert_max_num_queries: Any
 ) -> None:
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(5) as captured:
         response = respond(person_api, pending, "toppings", ["ham", "egg"])
     assert response.status_code == 200
+    if connection.vendor == "postgresql":
+        # The token, the notification, then the answer and its webhook event in one statement.
+        statements = [query["sql"].split()[0].upper() for query in captured.captured_queries]
+        assert statements == ["SELECT", "SELECT", "WITH"]
+    assert (
+        WebhookEvent.objects.filter(subject_id=pending.pk, event_type="notification.responded").count() == 1
+    )
 
 
 @pytest.mark.postgres
