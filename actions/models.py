@@ -50,7 +50,8 @@ class ActionExecution(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="executions")
+    # No index of its own: exec_bot_recent starts with it (an UPDATE pays for every index).
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="executions", db_index=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="executions")
     visitor_id = models.CharField(max_length=128)
     kind = models.CharField(max_length=16, choices=ExecutionKind.choices)
@@ -190,7 +191,8 @@ class ActionTrigger(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="action_triggers")
-    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="triggers")
+    # No index of its own: trigger_action_recent starts with it (every trigger inserts a row).
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="triggers", db_index=False)
     action_version = models.PositiveIntegerField()
     decision = models.BooleanField(null=True, blank=True)
     dry_run = models.BooleanField(default=False)

@@ -33,9 +33,13 @@ class ResponseType(models.TextChoices):
 
 class Notification(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: notif_service_status starts with it (an answer's UPDATE pays for every index).
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
+    # No index of its own: notif_inbox starts with it.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     title = models.CharField(max_length=200)
     description = models.TextField(max_length=5000, blank=True, default="")

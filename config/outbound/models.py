@@ -24,7 +24,10 @@ class WebhookEvent(models.Model):
         FAILED = "failed"
 
     id = models.CharField(primary_key=True, max_length=64, default=new_webhook_id, editable=False)
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="webhook_events")
+    # No index of its own: webhook_service_status starts with it (every answer inserts a row).
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="webhook_events", db_index=False
+    )
     event_type = models.CharField(max_length=64)
     # What the event is about (a notification's id), so it can be found and replayed.
     subject_id = models.UUIDField(null=True, blank=True)
