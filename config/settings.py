@@ -33,6 +33,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds from 0 to 3600, not {value!r}")
+    return seconds
+
+
 DEBUG = env_bool("DEBUG", default=False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -142,6 +155,8 @@ RATELIMIT_FAIL_OPEN = False
 
 # Outbound requests (webhooks, triggers) refuse non-public addresses unless this is true.
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", default=False)
+# How long an idle outbound connection may wait to be reused; 0 opens one per request.
+OUTBOUND_KEEP_ALIVE_SECONDS = env_seconds("OUTBOUND_KEEP_ALIVE_SECONDS", default=1.0)
 # Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")

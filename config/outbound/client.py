@@ -8,6 +8,9 @@
   when the deadline passes. (Name resolution is not covered: it is bounded by the resolver's own
   timeouts.) Once the status line and headers are in before the deadline, the status decides;
   the body is read as far as it got, at most the first 4 KiB.
+- One session per thread, whose connections are kept alive for OUTBOUND_KEEP_ALIVE_SECONDS of
+  idleness (a POST to a receiver just answered skips the TCP and TLS handshakes); see
+  `_KeptAliveMixin` for why that is short.
 - Unless OUTBOUND_ALLOW_PRIVATE is true, only public addresses are reached. requests-hardened
   resolves the name once, refuses a non-public address and connects to exactly the address it
   checked (so DNS rebinding and spellings such as `2130706433`, `0177.0.0.1` or `[::ffff:127.0.0.1]`
@@ -43,6 +46,7 @@ from urllib3.exceptions import HTTPError, LocationValueError
 
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "loopback-webhooks/1"
+DEFAULT_TIMEOUT_SECONDS = 30.0
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -176,13 +180,15 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-def _watchdog_after_fork() -> None:
-    # A child process starts with its parent's lock in whatever state it was and without its thread.
-    global _watchdog
+def _after_fork() -> None:
+    # A child process starts with its parent's lock in whatever state it was and without its
+    # thread; and it must not share its parent's kept-alive connections.
+    global _watchdog, _sessions
     _watchdog = _Watchdog()
+    _sessions = _Sessions()
 
 
-os.register_at_fork(after_in_child=_watchdog_after_fork)
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _shutdown(sock: socket.socket) -> None:
@@ -214,11 +220,37 @@ class _WatchedHTTPSConnection(HTTPSConnection):
         return _watched(super()._new_conn())
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
+class _KeptAliveMixin:
+    """A pool that reuses a connection only while it is fresh, and puts it under the deadline.
+
+    A connection the far side closes while we send would fail a POST that must not be sent
+    twice (a trigger); servers close idle connections after a few seconds (gunicorn 2 s, Node 5 s,
+    nginx 75 s), so one idle for longer than OUTBOUND_KEEP_ALIVE_SECONDS (1 s by default) is
+    closed and replaced before use. One the far side has already closed is replaced too (urllib3
+    checks before reuse). A reused connection's socket is watched by the request's deadline as a
+    new one is.
+    """
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        conn = super()._get_conn(timeout)  # type: ignore[misc]
+        idle_since = getattr(conn, "idle_since", None)
+        if idle_since is not None and time.monotonic() - idle_since >= settings.OUTBOUND_KEEP_ALIVE_SECONDS:
+            conn.close()
+        if conn.sock is not None:
+            _watched(conn.sock)
+        return conn
+
+    def _put_conn(self, conn: Any) -> None:
+        if conn is not None:
+            conn.idle_since = time.monotonic()
+        super()._put_conn(conn)  # type: ignore[misc]
+
+
+class _WatchedHTTPPool(_KeptAliveMixin, HTTPConnectionPool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
+class _WatchedHTTPSPool(_KeptAliveMixin, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
@@ -255,18 +287,19 @@ def _ip_literal(host: str) -> IPAddress | None:
         return None
 
 
-def _session(timeout_seconds: float) -> HTTPSession:
+def _new_session(*, allow_private: bool) -> HTTPSession:
     session = HTTPSession(
         Config(
             # The address filter is mounted below (requests-hardened's adapter, made stricter).
             ip_filter_enable=False,
             ip_filter_allow_loopback_ips=False,
             never_redirect=True,
-            default_timeout=(timeout_seconds, timeout_seconds),
+            # Every request passes its own timeout; this only bounds a call that would not.
+            default_timeout=(DEFAULT_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS),
             user_agent_override=USER_AGENT,
         )
     )
-    if settings.OUTBOUND_ALLOW_PRIVATE:
+    if allow_private:
         adapters: dict[str, HTTPAdapter] = {"http://": _DeadlineAdapter(), "https://": _DeadlineAdapter()}
     else:
         adapters = {
@@ -277,6 +310,25 @@ def _session(timeout_seconds: float) -> HTTPSession:
         session.mount(prefix, adapter)
     # A proxy from the environment would connect on our behalf and slip past the address filter.
     session.trust_env = False
+    return session
+
+
+class _Sessions(threading.local):
+    """One session per thread and address rule: building one costs more than a local POST, and
+    its pool keeps connections alive (within the limits of `_KeptAliveMixin`)."""
+
+    def __init__(self) -> None:
+        self.by_rule: dict[bool, HTTPSession] = {}
+
+
+_sessions = _Sessions()
+
+
+def _session() -> HTTPSession:
+    allow_private = bool(settings.OUTBOUND_ALLOW_PRIVATE)
+    session = _sessions.by_rule.get(allow_private)
+    if session is None:
+        session = _sessions.by_rule[allow_private] = _new_session(allow_private=allow_private)
     return session
 
 
@@ -338,20 +390,19 @@ def post_signed(
     deadline = _Deadline(timeout_seconds)
     context_token = _current_deadline.set(deadline)
     try:
-        with _session(timeout_seconds) as session:
-            response = session.post(
-                url,
-                data=body,
-                headers=headers,
-                timeout=(timeout_seconds, timeout_seconds),
-                allow_redirects=False,
-                stream=True,
-            )
-            with response:
-                # Cut off by the deadline, a half-sent header block reads as complete: the check
-                # must come from the deadline itself, not from what was parsed.
-                answered_in_time = not deadline.expired
-                body_prefix = _read_prefix(response) if answered_in_time else ""
+        response = _session().post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=(timeout_seconds, timeout_seconds),
+            allow_redirects=False,
+            stream=True,
+        )
+        with response:
+            # Cut off by the deadline, a half-sent header block reads as complete: the check
+            # must come from the deadline itself, not from what was parsed.
+            answered_in_time = not deadline.expired
+            body_prefix = _read_prefix(response) if answered_in_time else ""
     except InvalidIPAddress as exc:
         return finish(
             error_kind=ErrorKind.REFUSED_DESTINATION, error=f"refused: {exc} is not a public address"

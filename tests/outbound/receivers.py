@@ -14,6 +14,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # The client's (address, port): two requests with the same peer came on one connection.
+    peer: tuple[str, int]
 
     def verified_payload(self, secret: str) -> object:
         """What a receiver using the Standard Webhooks library would accept (raises if it would not)."""
@@ -40,7 +42,9 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._arrived:
-                    receiver.received.append(Received(self.path, dict(self.headers.items()), body))
+                    receiver.received.append(
+                        Received(self.path, dict(self.headers.items()), body, self.client_address[:2])
+                    )
                     number = len(receiver.received)
                     receiver._arrived.notify_all()
                 # A client that gave up (its deadline) leaves nothing to answer.
@@ -89,6 +93,20 @@ def reply(
 
 def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Respond:
     return lambda handler, number, receiver: reply(handler, status, body, headers)
+
+
+def answering_then_closing(handler: BaseHTTPRequestHandler, number: int, receiver: Receiver) -> None:
+    """Answers 204 as if it kept the connection, then closes it (an idle timeout come early)."""
+    reply(handler, 204)
+    handler.close_connection = True
+
+
+def quick_then_trickling(handler: BaseHTTPRequestHandler, number: int, receiver: Receiver) -> None:
+    """Answers the first request at once, and every later one as `trickling_headers`."""
+    if number == 1:
+        reply(handler, 204)
+    else:
+        trickling_headers(handler, number, receiver)
 
 
 def hanging_up(handler: BaseHTTPRequestHandler, number: int, receiver: Receiver) -> None:

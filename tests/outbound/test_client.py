@@ -3,6 +3,7 @@
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -15,8 +16,10 @@ from tests.outbound.receivers import (
     Receiver,
     Respond,
     answering,
+    answering_then_closing,
     hanging_up,
     holding_until_released,
+    quick_then_trickling,
     reply,
     trickling_headers,
 )
@@ -307,3 +310,71 @@ def test_the_deadline_also_cuts_a_tls_handshake_that_never_ends() -> None:
 
     assert result.error_kind == ErrorKind.TIMEOUT
     assert still_trickling
+
+
+# Kept-alive connections
+
+
+def test_posts_in_quick_succession_share_one_connection(receivers: Callable[[Respond], Receiver]) -> None:
+    receiver = receivers(answering(204))
+
+    results = [post(receiver.url, message_id=f"msg_{n}") for n in range(3)]
+
+    assert [(r.ok, r.status_code) for r in results] == [(True, 204)] * 3
+    assert len({received.peer for received in receiver.received}) == 1
+
+
+def test_a_connection_idle_for_longer_than_the_setting_is_not_reused(
+    receivers: Callable[[Respond], Receiver], settings: Settings
+) -> None:
+    settings.OUTBOUND_KEEP_ALIVE_SECONDS = 0.2
+    receiver = receivers(answering(204))
+
+    post(receiver.url)
+    post(receiver.url)
+    time.sleep(0.3)
+    post(receiver.url)
+
+    first, second, third = (received.peer for received in receiver.received)
+    assert first == second
+    assert third != second
+
+
+def test_no_connection_is_reused_when_the_setting_is_zero(
+    receivers: Callable[[Respond], Receiver], settings: Settings
+) -> None:
+    settings.OUTBOUND_KEEP_ALIVE_SECONDS = 0
+    receiver = receivers(answering(204))
+
+    post(receiver.url)
+    post(receiver.url)
+
+    assert len({received.peer for received in receiver.received}) == 2
+
+
+def test_a_connection_the_receiver_closed_is_replaced_not_failed(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(answering_then_closing)
+
+    first = post(receiver.url)
+    time.sleep(0.1)  # the close reaches us, as an idle timeout would before our next send
+    second = post(receiver.url)
+
+    assert (first.ok, second.ok) == (True, True)
+    assert receiver.received[0].peer != receiver.received[1].peer
+
+
+def test_the_deadline_also_cuts_an_answer_on_a_reused_connection(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    # Every header line arrives within the socket timeout: only the deadline ends this answer.
+    receiver = receivers(quick_then_trickling)
+
+    assert post(receiver.url).ok
+    result = post(receiver.url, timeout_seconds=0.5)
+
+    assert result.error_kind == ErrorKind.TIMEOUT
+    # Unwatched, the answer would run on until http.client gives up at 100 headers (10 s).
+    assert result.duration_ms < 5000
+    assert receiver.received[0].peer == receiver.received[1].peer
