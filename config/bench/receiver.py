@@ -1,60 +1,67 @@
 """The trigger target of the bench: answers every POST with 204 and counts them.
 
-Run as its own process (`python -m config.bench.receiver`) so that it competes with the server
-for CPU the way a real receiver on another host would not; it prints its port on the first line.
+Run as its own process (`python -m config.bench.receiver`); it prints its port on the first line.
 `GET /count` answers how many POSTs it has received, which the harness checks against the
 triggers the server says it sent.
+
+It stands for the AI service on another host, yet it runs on the bench's own cores, so every
+microsecond it spends is taken from the server under test: it is a small asyncio server that
+reads just enough HTTP/1.1 (the request line, `Content-Length`, the body) and keeps connections
+alive, rather than `http.server`, which starts a thread per connection and parses every header.
 """
 
+import asyncio
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
+MAX_HEAD_BYTES = 16384
 
 
-class Counter:
+class Receiver:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.value = 0
+        self.count = 0
 
-    def increment(self) -> None:
-        with self._lock:
-            self.value += 1
+    async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if len(head) > MAX_HEAD_BYTES:
+                    break
+                method, _, _ = head.partition(b" ")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                if length:
+                    await reader.readexactly(length)
+                if method == b"POST":
+                    self.count += 1
+                    writer.write(NO_CONTENT)
+                else:
+                    body = str(self.count).encode()
+                    writer.write(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                    )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+            pass
+        finally:
+            writer.close()
 
 
-class ReceiverHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    counter = Counter()
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        self.counter.increment()
-        self.send_response(204)
-        self.end_headers()
-
-    def do_GET(self) -> None:
-        body = str(self.counter.value).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: a line per request would cost more than answering it."""
-
-
-def serve(host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), ReceiverHandler)
-    server.daemon_threads = True
-    return server
+async def serve(host: str = "127.0.0.1", port: int = 0) -> None:
+    receiver = Receiver()
+    server = await asyncio.start_server(receiver.serve_connection, host, port, limit=MAX_HEAD_BYTES)
+    sys.stdout.write(f"{server.sockets[0].getsockname()[1]}\n")
+    sys.stdout.flush()
+    async with server:
+        await server.serve_forever()
 
 
 def main() -> None:
-    server = serve()
-    sys.stdout.write(f"{server.server_address[1]}\n")
-    sys.stdout.flush()
-    server.serve_forever()
+    asyncio.run(serve())
 
 
 if __name__ == "__main__":

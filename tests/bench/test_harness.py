@@ -4,14 +4,16 @@ No timings are asserted anywhere: these check that the numbers are read and comb
 """
 
 import argparse
+import http.client
 import json
-import threading
+import subprocess
+import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from config.bench import load, orchestrator, report
-from config.bench.receiver import serve
 
 SOCKETS = ("connect", "read", "write", "timeout")
 SUMMARY = {
@@ -300,21 +302,29 @@ def test_the_server_log_summary_counts_errors_and_5xx(tmp_path) -> None:  # type
     assert orchestrator.server_log_summary(log) == {"lines": 3, "errors": 1, "status_5xx": 1, "not_json": 1}
 
 
-def test_the_receiver_answers_204_and_counts() -> None:
-    server = serve()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def test_the_receiver_answers_204_and_counts_on_new_and_kept_alive_connections() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "config.bench.receiver"], stdout=subprocess.PIPE, cwd=Path(__file__).parents[2]
+    )
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
-        for _ in range(3):
+        assert process.stdout is not None
+        port = int(process.stdout.readline().decode().strip())
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(2):
             request = urllib.request.Request(f"{base}/hook", data=b'{"a": 1}', method="POST")
             with urllib.request.urlopen(request, timeout=5) as response:
                 assert response.status == 204
-        with urllib.request.urlopen(f"{base}/count", timeout=5) as response:
-            assert response.read() == b"3"
+        kept_alive = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        for body in (b"{}", b'{"b": 2}', b""):
+            kept_alive.request("POST", "/hook", body=body, headers={"Content-Type": "application/json"})
+            answer = kept_alive.getresponse()
+            assert (answer.status, answer.read()) == (204, b"")
+        kept_alive.request("GET", "/count")
+        assert kept_alive.getresponse().read() == b"5"
+        kept_alive.close()
     finally:
-        server.shutdown()
-        server.server_close()
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def test_a_measured_command_reports_its_own_peak_memory() -> None:

@@ -24,6 +24,7 @@ print(json.dumps({
     "allow_private": settings.OUTBOUND_ALLOW_PRIVATE,
     "trigger_rate": settings.ACTIONS_TRIGGER_RATE,
     "allowed_hosts": settings.ALLOWED_HOSTS,
+    "keep_alive": settings.OUTBOUND_KEEP_ALIVE_SECONDS,
 }))
 """
 
@@ -60,6 +61,7 @@ def test_production_defaults_when_debug_is_off() -> None:
     assert values["allow_private"] is False
     assert values["trigger_rate"] == "600/m"
     assert values["allowed_hosts"] == []
+    assert values["keep_alive"] == 1.0
 
 
 def test_embedded_default_is_sqlite_and_an_in_process_cache() -> None:
@@ -85,6 +87,14 @@ def test_a_boolean_setting_that_is_not_a_boolean_is_refused(value: str) -> None:
     result = run_python(PRINT_SETTINGS, DEBUG=value)
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
+
+
+def test_the_keep_alive_of_outbound_connections_is_a_number_of_seconds() -> None:
+    assert settings_under(DEBUG="true", OUTBOUND_KEEP_ALIVE_SECONDS="0")["keep_alive"] == 0.0
+    for value in ("soon", "-1", "nan", "86400"):
+        result = run_python(PRINT_SETTINGS, DEBUG="true", OUTBOUND_KEEP_ALIVE_SECONDS=value)
+        assert result.returncode != 0
+        assert "OUTBOUND_KEEP_ALIVE_SECONDS must be a number of seconds from 0 to 3600" in result.stderr
 
 
 def manage(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:
