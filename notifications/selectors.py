@@ -62,11 +62,10 @@ def notification_get_for_recipient(*, user: Any, notification_id: Any) -> Notifi
 
 
 def notification_get_to_respond(*, user: Any, notification_id: Any) -> Notification:
-    """The person's own notification with only its service (the webhook's owner): answering it
-    needs neither the recipient (the check reads `recipient_id`) nor the responder (the caller)."""
-    return _get_for_recipient(
-        Notification.objects.select_related("service"), user=user, notification_id=notification_id
-    )
+    """The person's own notification and nothing joined: answering it needs neither the recipient
+    (the check reads `recipient_id`), the responder (the caller) nor the service (the webhook is
+    queued for `service_id`)."""
+    return _get_for_recipient(Notification.objects.all(), user=user, notification_id=notification_id)
 
 
 @dataclass(frozen=True)

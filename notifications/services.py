@@ -132,7 +132,7 @@ def notification_respond(
         "responder": responder,
     }
     responded = webhook_build(
-        service=notification.service,
+        service_id=notification.service_id,
         event_type=RESPONDED_EVENT,
         subject_id=notification.pk,
         payload={

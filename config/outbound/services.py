@@ -119,18 +119,20 @@ def webhook_enqueue(
     *, service: Service, event_type: str, payload: dict[str, Any], subject_id: UUID | None = None
 ) -> WebhookEvent:
     """Queue an event for the service's callback URL; call it inside the causing transaction."""
-    event = webhook_build(service=service, event_type=event_type, payload=payload, subject_id=subject_id)
+    event = webhook_build(
+        service_id=service.pk, event_type=event_type, payload=payload, subject_id=subject_id
+    )
     event.save(force_insert=True)
     return event
 
 
 def webhook_build(
-    *, service: Service, event_type: str, payload: dict[str, Any], subject_id: UUID | None = None
+    *, service_id: UUID, event_type: str, payload: dict[str, Any], subject_id: UUID | None = None
 ) -> WebhookEvent:
     """The event `webhook_enqueue` queues, not saved yet: for a caller that writes it in the
     statement of its own change (`config.db.update_then_insert`)."""
     return WebhookEvent(
-        service=service,
+        service_id=service_id,
         event_type=event_type,
         subject_id=subject_id,
         payload={"type": event_type, **payload},
