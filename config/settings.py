@@ -116,6 +116,15 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True),
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters travel apart from the SQL, so psycopg prepares a statement the connection has
+        # run five times and PostgreSQL stops parsing and planning the hot ones on every request.
+        # Prepared statements belong to one server connection: behind PgBouncer in transaction
+        # mode (before 1.21, or without max_prepared_statements) set this to false.
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "server_side_binding": env_bool("DATABASE_SERVER_SIDE_BINDING", default=True),
+        }
 else:
     DATABASES = {
         "default": {

@@ -78,8 +78,9 @@ def seed_floor_bots(*, service: Service, count: int, tag: str) -> list[str]:
     return _ids(
         f"""
         INSERT INTO {Bot._meta.db_table} (id, service_id, name, allowed_targets, created_at, updated_at)
-        SELECT gen_random_uuid(), %(service)s, 'floor-' || %(tag)s || '-' || g, '[]'::jsonb, now(), now()
-        FROM generate_series(1, %(count)s) AS g
+        SELECT gen_random_uuid(), %(service)s, 'floor-' || %(tag)s::text || '-' || g, '[]'::jsonb,
+               now(), now()
+        FROM generate_series(1, %(count)s::int) AS g
         RETURNING id
         """,  # noqa: S608 - table names come from the models, values are parameters
         {"service": service.pk, "count": count, "tag": tag},
@@ -96,8 +97,8 @@ def seed_pending_executions(*, bot: Bot, count: int, tag: str) -> list[str]:
         f"""
         WITH conversation AS (
             INSERT INTO {Conversation._meta.db_table} (id, bot_id, visitor_id, created_at)
-            SELECT gen_random_uuid(), %(bot)s, 'bench-' || %(tag)s || '-' || g, now()
-            FROM generate_series(1, %(count)s) AS g
+            SELECT gen_random_uuid(), %(bot)s, 'bench-' || %(tag)s::text || '-' || g, now()
+            FROM generate_series(1, %(count)s::int) AS g
             RETURNING id, visitor_id
         )
         INSERT INTO {ActionExecution._meta.db_table}
@@ -129,7 +130,7 @@ def clone_rows(
     sql = f"""
         INSERT INTO {model._meta.db_table} ({", ".join(columns)})
         SELECT {select}
-        FROM {model._meta.db_table} AS template, generate_series(1, %(count)s) AS g
+        FROM {model._meta.db_table} AS template, generate_series(1, %(count)s::int) AS g
         WHERE template.id = %(template)s
         """  # noqa: S608 - names come from the model, the overrides from this package
     params = {"count": count, "template": template_pk}
@@ -156,7 +157,7 @@ def scale_owners(*, service: Service) -> None:
         f"""
         INSERT INTO {Conversation._meta.db_table} (id, bot_id, visitor_id, created_at)
         SELECT gen_random_uuid(), bot.id, 'scale-visitor-' || g, now()
-        FROM {Bot._meta.db_table} AS bot, generate_series(1, %(per_bot)s) AS g
+        FROM {Bot._meta.db_table} AS bot, generate_series(1, %(per_bot)s::int) AS g
         WHERE bot.name LIKE 'scale-%%'
         """,  # noqa: S608
         {"per_bot": SCALE_CONVERSATIONS_PER_BOT},
@@ -186,7 +187,7 @@ def seed_contact_submissions(*, service: Service, total: int) -> int:
                    CASE WHEN g %% 10 = 0 THEN NULL
                         ELSE (ARRAY['success', 'success', 'success', 'success', 'success', 'success',
                                     'failure', 'cancelled', 'expired'])[1 + g %% 9] END AS result
-            FROM generate_series(%(first)s, %(last)s) AS g
+            FROM generate_series(%(first)s::int, %(last)s::int) AS g
         )
         INSERT INTO {ActionExecution._meta.db_table}
             (id, bot_id, conversation_id, visitor_id, kind, label, target_url, params, params_masked_at,
@@ -210,7 +211,7 @@ def seed_contact_submissions(*, service: Service, total: int) -> int:
                created,
                CASE WHEN result IS NULL THEN NULL ELSE created + interval '3 seconds' END
         FROM numbered
-        JOIN conversation ON conversation.n = numbered.g %% %(conversations)s
+        JOIN conversation ON conversation.n = numbered.g %% %(conversations)s::int
         """,  # noqa: S608
         {
             "first": existing + 1,

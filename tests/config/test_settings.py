@@ -25,6 +25,7 @@ print(json.dumps({
     "trigger_rate": settings.ACTIONS_TRIGGER_RATE,
     "allowed_hosts": settings.ALLOWED_HOSTS,
     "keep_alive": settings.OUTBOUND_KEEP_ALIVE_SECONDS,
+    "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
 }))
 """
 
@@ -75,6 +76,16 @@ def test_database_url_selects_postgresql_with_persistent_connections() -> None:
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["conn_max_age"] == 600
     assert values["health_checks"] is True
+    assert values["db_options"] == {"server_side_binding": True}
+
+
+def test_server_side_binding_can_be_turned_off_for_a_transaction_pooler() -> None:
+    values = settings_under(
+        SECRET_KEY="s" * 50,
+        DATABASE_URL="postgres://u:p@db.internal:5432/loopback",
+        DATABASE_SERVER_SIDE_BINDING="false",
+    )
+    assert values["db_options"] == {"server_side_binding": False}
 
 
 def test_redis_url_puts_the_cache_and_rate_limits_in_redis() -> None:
