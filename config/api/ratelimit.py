@@ -4,9 +4,9 @@ django-ratelimit's `get_usage(..., increment=True)` counts a hit with `cache.add
 window's counter exists, `cache.incr`: two round trips to Redis on every request but the first of
 a window, on paths that are hot. `rate_limit_hit` keeps django-ratelimit's windows, cache keys and
 answer (the same dict, fail-closed like RATELIMIT_FAIL_OPEN = False), and on Redis creates and
-increments the counter in one MULTI/EXEC: one round trip, and atomic, so the counter cannot expire
-between the two steps and come back without its expiry. Other caches (the in-process one of the
-embedded default) count exactly as django-ratelimit does.
+increments the counter in one Lua script (EVALSHA): one round trip and one reply, and atomic, so
+the counter cannot expire between the two steps and come back without its expiry. Other caches
+(the in-process one of the embedded default) count exactly as django-ratelimit does.
 """
 
 import time
@@ -22,15 +22,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+# Create the window's counter with its expiry if it is new, then count: one atomic command.
+COUNT_SCRIPT = "redis.call('SET', KEYS[1], 0, 'NX', 'EX', ARGV[1]) return redis.call('INCR', KEYS[1])"
+
 
 def _count_in_redis(cache: RedisCache, key: str, timeout: int) -> int:
     client = cache.client.get_client(write=True)
     redis_key = cache.client.make_key(key)
-    pipe = client.pipeline(transaction=True)
-    pipe.set(redis_key, 0, nx=True, ex=timeout)
-    pipe.incr(redis_key)
     try:
-        _created, count = pipe.execute()
+        # EVALSHA, loading the script first on a server that does not know it yet.
+        count = client.register_script(COUNT_SCRIPT)(keys=[redis_key], args=[timeout])
     except (RedisConnectionError, RedisTimeoutError, ResponseError) as exc:
         # What django-redis raises for the same failure of `add` or `incr`.
         raise ConnectionInterrupted(connection=client) from exc

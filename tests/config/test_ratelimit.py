@@ -50,3 +50,14 @@ def test_on_redis_the_counter_expires_with_its_window() -> None:
     # never dropped by the increment.
     assert 55 <= client.ttl(keys[0]) <= 65
     assert int(client.get(keys[0])) == 2
+
+
+def test_on_redis_a_server_that_forgot_the_script_still_counts() -> None:
+    # A restarted or failed-over Redis has no cached scripts: the count must load it again.
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        pytest.skip("needs Redis (set REDIS_URL)")
+    rate_limit_hit(group="g", subject="flushed", rate="10/m")
+    cache.client.get_client(write=True).script_flush()
+    usage = rate_limit_hit(group="g", subject="flushed", rate="10/m")
+    assert usage is not None and usage["count"] == 2
