@@ -18,6 +18,7 @@ from rest_framework.request import Request
 
 from actions.error_types import ParameterInvalid, TypeMismatch
 from actions.models import FireOn, TriggerStatus
+from config.api.serializers import InputSerializer
 
 ACTION_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ACTION_ID_SUGGESTION = (
@@ -143,7 +144,7 @@ class JsonObjectField(serializers.Field):
         return value
 
 
-class StrictInputSerializer(serializers.Serializer):
+class StrictInputSerializer(InputSerializer):
     """A body whose keys are all known and whose values have the declared JSON types."""
 
     @classmethod

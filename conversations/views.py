@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from config.api.errors import InvalidRequest
 from config.api.parsing import json_body
+from config.api.serializers import InputSerializer
 from config.api.timestamps import rfc3339
 from config.api.views import ServiceApiView
 from conversations.allowlist import InvalidUrl
@@ -63,7 +64,7 @@ def _first_error(errors: Any, path: str = "") -> str:
     return f"{path}: {message}" if path else message
 
 
-class WidgetInputSerializer(serializers.Serializer):
+class WidgetInputSerializer(InputSerializer):
     """Validates a request body's shape; unknown keys are dropped."""
 
     @classmethod

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from config.api.errors import InvalidRequest
 from config.api.parsing import json_body
+from config.api.serializers import InputSerializer
 from config.api.timestamps import rfc3339
 from config.api.views import PublicApiView, ServiceApiView, UserApiView
 from notifications import schema
@@ -109,7 +110,7 @@ def validated(serializer_class: type[serializers.Serializer], data: dict[str, An
 
 
 class NotificationsApi(ServiceApiView):
-    class NotificationCreateInput(serializers.Serializer):
+    class NotificationCreateInput(InputSerializer):
         recipient = StrictCharField(max_length=150)
         title = StrictCharField(max_length=200)
         description = StrictCharField(max_length=5000, required=False, allow_blank=True, allow_null=True)
@@ -137,7 +138,7 @@ class NotificationsApi(ServiceApiView):
 
 
 class NotificationDetailApi(ServiceApiView):
-    class NotificationPatchInput(serializers.Serializer):
+    class NotificationPatchInput(InputSerializer):
         status = serializers.ChoiceField(choices=[NotificationStatus.INVALIDATED.value])
         reason = StrictCharField(max_length=500, required=False, allow_blank=True, allow_null=True)
 
@@ -172,7 +173,7 @@ class NotificationDetailApi(ServiceApiView):
 
 
 class ClientTokenApi(PublicApiView):
-    class ClientTokenInput(serializers.Serializer):
+    class ClientTokenInput(InputSerializer):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=4096, trim_whitespace=False)
 

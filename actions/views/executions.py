@@ -16,6 +16,7 @@ from actions.services.executions import (
     execution_record_result,
     result_post_rate_limit_check,
 )
+from config.api.serializers import InputSerializer
 from config.api.timestamps import rfc3339
 from config.api.views import PublicApiView, ServiceApiView
 from conversations.selectors import bot_get_for_service
@@ -70,7 +71,7 @@ def execution_body(execution: ActionExecution) -> dict[str, Any]:
     }
 
 
-class ContactMetadataSerializer(serializers.Serializer):
+class ContactMetadataSerializer(InputSerializer):
     # null means "not observed", the same as leaving the key out.
     deliveryStatus = StrictChoiceField(choices=DeliveryStatus.choices, required=False, allow_null=True)
     deliveryMethod = StrictChoiceField(choices=DeliveryMethod.choices, required=False, allow_null=True)

@@ -14,16 +14,17 @@ from rest_framework.response import Response
 
 from config.api import errors
 from config.api.parsing import json_body
+from config.api.serializers import InputSerializer
 from config.api.views import PublicApiView
 from conversations.models import Bot
 
 
 class FloorApi(PublicApiView):
-    class InputSerializer(serializers.Serializer):
+    class FloorInput(InputSerializer):
         botId = serializers.UUIDField()
 
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=json_body(request))
+        serializer = self.FloorInput(data=json_body(request))
         if not serializer.is_valid():
             raise errors.InvalidRequest("botId must be a UUID.")
         bot_id = serializer.validated_data["botId"]
