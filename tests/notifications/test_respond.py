@@ -208,6 +208,15 @@ def test_a_revoked_token_is_401(api: Api, pending: Notification, person: Any) ->
     assert_error(respond(api.as_(issued.secret), pending, "approve", True), 401, "AUTH_INVALID_TOKEN")
 
 
+def test_the_token_of_a_person_deactivated_since_is_401(api: Api, pending: Notification, person: Any) -> None:
+    issued = user_token_issue(user=person)
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+    assert_error(respond(api.as_(issued.secret), pending, "approve", True), 401, "AUTH_INVALID_TOKEN")
+    pending.refresh_from_db()
+    assert pending.status == NotificationStatus.PENDING
+
+
 def test_a_service_key_is_not_a_user_token(api: Api, pending: Notification) -> None:
     key = service_key_for(pending.service)
     assert_error(respond(api.as_(key), pending, "approve", True), 401, "AUTH_INVALID_TOKEN")
