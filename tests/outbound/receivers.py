@@ -1,6 +1,7 @@
 """Real local webhook receivers: a threaded HTTP server on 127.0.0.1, answering as told."""
 
 import contextlib
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ def answering(status: int, body: bytes = b"", headers: dict[str, str] | None = N
 def answering_then_closing(handler: BaseHTTPRequestHandler, number: int, receiver: Receiver) -> None:
     """Answers 204 as if it kept the connection, then closes it (an idle timeout come early)."""
     reply(handler, 204)
+    handler.wfile.flush()
+    handler.connection.shutdown(socket.SHUT_WR)
     handler.close_connection = True
 
 

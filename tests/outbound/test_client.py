@@ -327,12 +327,12 @@ def test_posts_in_quick_succession_share_one_connection(receivers: Callable[[Res
 def test_a_connection_idle_for_longer_than_the_setting_is_not_reused(
     receivers: Callable[[Respond], Receiver], settings: Settings
 ) -> None:
-    settings.OUTBOUND_KEEP_ALIVE_SECONDS = 0.2
+    settings.OUTBOUND_KEEP_ALIVE_SECONDS = 0.5
     receiver = receivers(answering(204))
 
     post(receiver.url)
     post(receiver.url)
-    time.sleep(0.3)
+    time.sleep(0.8)
     post(receiver.url)
 
     first, second, third = (received.peer for received in receiver.received)
@@ -358,7 +358,7 @@ def test_a_connection_the_receiver_closed_is_replaced_not_failed(
     receiver = receivers(answering_then_closing)
 
     first = post(receiver.url)
-    time.sleep(0.1)  # the close reaches us, as an idle timeout would before our next send
+    time.sleep(0.3)  # the close reaches us, as an idle timeout would before our next send
     second = post(receiver.url)
 
     assert (first.ok, second.ok) == (True, True)
