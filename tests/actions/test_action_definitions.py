@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from actions.models import Action, ActionVersion
 from config.accounts.models import Service
@@ -104,6 +105,20 @@ def test_every_change_adds_one_version(service_api: Api, service: Service) -> No
         (3, "https://crm2.example.com/h", "true", 5000, ""),
     ]
     assert Action.objects.get(service=service, action_id="notify-crm").version == 3
+
+
+@pytest.mark.postgres
+def test_a_put_locks_the_action_row_and_not_its_service(service_api: Api) -> None:
+    # A lock on the service's row would hold up every insert that references the service (its
+    # triggers, notifications, webhook events) until the PUT commits.
+    service_api.put("/actions/notify-crm", BODY)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert service_api.put("/actions/notify-crm", {**BODY, "timeout_ms": 1000}).status_code == 200
+
+    locking = [query["sql"] for query in captured.captured_queries if "FOR UPDATE" in query["sql"].upper()]
+    assert locking, "the PUT takes the action's row lock"
+    assert all(Service._meta.db_table not in sql for sql in locking), locking
 
 
 def test_a_null_description_is_no_description(service_api: Api) -> None:
