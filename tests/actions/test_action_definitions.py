@@ -2,7 +2,6 @@
 
 import itertools
 import re
-import threading
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from actions.models import Action, ActionVersion
 from config.accounts.models import Service
 from tests.actions.trigger_factories import ActionFactory
+from tests.concurrency import in_threads
 from tests.factories import ServiceFactory
 from tests.helpers import Api, assert_error, service_key_for
 
@@ -254,22 +254,11 @@ def test_concurrent_puts_never_write_one_version_twice() -> None:
     service = ServiceFactory()
     secret = service_key_for(service)
     timeouts = [1000, 2000, 3000, 1000, 2000, 3000, 4000, 4000]
-    statuses: list[int] = []
-    barrier = threading.Barrier(len(timeouts))
 
-    def put(timeout_ms: int) -> None:
-        try:
-            barrier.wait()
-            response = Api(Client(), secret).put("/actions/raced", {**BODY, "timeout_ms": timeout_ms})
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+    def put(timeout_ms: int) -> int:
+        return Api(Client(), secret).put("/actions/raced", {**BODY, "timeout_ms": timeout_ms}).status_code
 
-    threads = [threading.Thread(target=put, args=(timeout,)) for timeout in timeouts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = in_threads([lambda timeout_ms=timeout_ms: put(timeout_ms) for timeout_ms in timeouts])
 
     assert sorted(statuses) == [200] * (len(timeouts) - 1) + [201]
     versions = versions_of(service, "raced")

@@ -1,13 +1,11 @@
 """The once-only promises of the result post, with real threads against PostgreSQL (contract 2)."""
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -15,33 +13,12 @@ from actions.models import ActionExecution, ExecutionKind
 from actions.services.executions import executions_expire
 from conversations.models import Message
 from tests.actions.execution_factories import ExecutionFactory, result_path
+from tests.concurrency import in_threads
 from tests.factories import BotFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 20
-
-
-def in_threads(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, all released at once; their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # the test reads it, a thread cannot raise into it
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def poster(execution_id: Any, body: dict[str, Any]) -> Callable[[], int]:

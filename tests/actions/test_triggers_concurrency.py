@@ -1,14 +1,13 @@
 """Idempotency-Key under real concurrency (PostgreSQL): of many requests with one key, one sends."""
 
-import threading
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from actions.models import ActionTrigger, TriggerStatus
 from tests.actions.trigger_factories import ActionFactory, running_receiver
+from tests.concurrency import in_threads
 from tests.factories import ServiceFactory
 from tests.helpers import Api, assert_error, service_key_for
 
@@ -21,28 +20,16 @@ def test_concurrent_requests_with_one_key_send_once(settings: Any) -> None:
     settings.OUTBOUND_ALLOW_PRIVATE = True
     service = ServiceFactory()
     secret = service_key_for(service)
-    barrier = threading.Barrier(REQUESTS)
-    responses: list[Any] = []
-
     # The receiver takes a while, so the others arrive while the first is still sending.
     with running_receiver(slow_seconds=0.5) as receiver:
         ActionFactory(service=service, action_id="a", target_url=receiver.url("/slow"), timeout_ms=5000)
 
-        def post() -> None:
-            try:
-                barrier.wait()
-                response = Api(Client(), secret).post(
-                    "/actions/a/trigger", {"decision": True}, headers={"Idempotency-Key": "once"}
-                )
-                responses.append(response)
-            finally:
-                connection.close()
+        def post() -> Any:
+            return Api(Client(), secret).post(
+                "/actions/a/trigger", {"decision": True}, headers={"Idempotency-Key": "once"}
+            )
 
-        threads = [threading.Thread(target=post) for _ in range(REQUESTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        responses = in_threads([post] * REQUESTS)
 
         assert len(receiver.requests) == 1
         answered = [response for response in responses if response.status_code == 200]
@@ -71,24 +58,14 @@ def test_concurrent_dry_runs_with_one_key_record_once() -> None:
     service = ServiceFactory()
     secret = service_key_for(service)
     ActionFactory(service=service, action_id="a")
-    barrier = threading.Barrier(REQUESTS)
-    results: list[tuple[int, Any]] = []
 
-    def post() -> None:
-        try:
-            barrier.wait()
-            response = Api(Client(), secret).post(
-                "/actions/a/trigger", {"dry_run": True}, headers={"Idempotency-Key": "dry"}
-            )
-            results.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+    def post() -> tuple[int, Any]:
+        response = Api(Client(), secret).post(
+            "/actions/a/trigger", {"dry_run": True}, headers={"Idempotency-Key": "dry"}
+        )
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=post) for _ in range(REQUESTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = in_threads([post] * REQUESTS)
 
     # A dry run's row is final the moment it is written, so every request gets its result.
     assert [status for status, _ in results] == [200] * REQUESTS

@@ -1,19 +1,18 @@
 """expire_notifications and replay_notifications (contract sections 1 and 3)."""
 
-import threading
 from datetime import timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from config.outbound.models import WebhookEvent
 from config.outbound.services import webhook_enqueue
 from notifications.models import Notification, NotificationStatus
 from notifications.services import notification_events_replay, notifications_expire_overdue
+from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, UserFactory
 from tests.notifications.factories import NotificationFactory
 
@@ -93,25 +92,7 @@ def test_concurrent_expiry_runs_never_expire_one_notification_twice() -> None:
     Notification.objects.bulk_create(
         NotificationFactory.build(service=service, recipient=recipient, deadline=past) for _ in range(300)
     )
-    runs = 4
-    barrier = threading.Barrier(runs)
-    counts: list[int] = []
-    lock = threading.Lock()
-
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            count = notifications_expire_overdue(batch_size=10)
-            with lock:
-                counts.append(count)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=sweep) for _ in range(runs)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    counts = in_threads([lambda: notifications_expire_overdue(batch_size=10)] * 4)
 
     assert sum(counts) == 300
     assert Notification.objects.filter(status="expired").count() == 300

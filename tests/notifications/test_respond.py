@@ -1,6 +1,5 @@
 """POST /api/v1/client/respond: every code of the seed, in the contract's order, for every type."""
 
-import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from config.accounts.services import user_token_issue, user_token_revoke
 from config.outbound.models import WebhookEvent
 from notifications.models import Notification, NotificationStatus
 from notifications.validation import actions_validate
+from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, UserFactory
 from tests.helpers import Api, assert_error, service_key_for, user_token_for
 from tests.notifications.factories import NotificationFactory
@@ -367,26 +367,12 @@ def test_of_ten_concurrent_answers_exactly_one_wins() -> None:
     notification = NotificationFactory(service=ServiceFactory(), recipient=person)
     token = user_token_for(person)
     threads = 10
-    barrier = threading.Barrier(threads)
-    outcomes: list[tuple[int, str | None]] = []
-    lock = threading.Lock()
 
-    def answer(choice: bool) -> None:
-        try:
-            api = Api(Client(), token)
-            barrier.wait()
-            response = respond(api, notification, "approve", choice)
-            code = response.json()["error"]["code"] if response.status_code != 200 else None
-            with lock:
-                outcomes.append((response.status_code, code))
-        finally:
-            connection.close()
+    def answer(choice: bool) -> tuple[int, str | None]:
+        response = respond(Api(Client(), token), notification, "approve", choice)
+        return response.status_code, response.json()["error"]["code"] if response.status_code != 200 else None
 
-    workers = [threading.Thread(target=answer, args=(index % 2 == 0,)) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    outcomes = in_threads([lambda choice=index % 2 == 0: answer(choice) for index in range(threads)])
 
     assert len(outcomes) == threads
     assert [status for status, _ in outcomes].count(200) == 1

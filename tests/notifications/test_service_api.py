@@ -1,18 +1,17 @@
 """The service's side: create, read and invalidate notifications (contract section 3)."""
 
-import threading
 import uuid
 from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from config.accounts.models import Service
 from config.outbound.models import WebhookEvent
 from notifications.models import Notification, NotificationStatus
+from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, UserFactory
 from tests.helpers import Api, assert_error, service_key_for, user_token_for
 from tests.notifications.conftest import ACTIONS
@@ -454,30 +453,18 @@ def test_an_answer_and_an_invalidation_racing_have_one_winner() -> None:
     notification = NotificationFactory(service=service, recipient=person)
     key, token = service_key_for(service), user_token_for(person)
     threads = 10
-    barrier = threading.Barrier(threads)
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def act(index: int) -> None:
-        try:
-            barrier.wait()
-            if index % 2:
-                response = Api(Client(), key).patch(f"{CREATE}/{notification.pk}", {"status": "invalidated"})
-            else:
-                response = Api(Client(), token).post(
-                    "/api/v1/client/respond",
-                    {"notification_id": str(notification.pk), "action_id": "approve", "response_data": True},
-                )
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
+    def act(index: int) -> int:
+        if index % 2:
+            response = Api(Client(), key).patch(f"{CREATE}/{notification.pk}", {"status": "invalidated"})
+        else:
+            response = Api(Client(), token).post(
+                "/api/v1/client/respond",
+                {"notification_id": str(notification.pk), "action_id": "approve", "response_data": True},
+            )
+        return response.status_code
 
-    workers = [threading.Thread(target=act, args=(index,)) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    statuses = in_threads([lambda index=index: act(index) for index in range(threads)])
 
     assert sorted(statuses) == [200] + [409] * (threads - 1)
     notification.refresh_from_db()

@@ -5,7 +5,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from config.outbound.services import (
     webhook_enqueue,
     webhooks_deliver_due,
 )
+from tests.concurrency import in_threads
 from tests.factories import ServiceFactory
 from tests.outbound.receivers import Receiver, Respond, holding_until_released, reply
 
@@ -51,21 +51,7 @@ def test_concurrent_workers_send_each_event_exactly_once(
 ) -> None:
     receiver = receivers(answering_slowly)
     events = enqueue_many(40, receiver.url)
-    totals: list[DeliveryCounts] = []
-    start = threading.Barrier(4)
-
-    def worker() -> None:
-        try:
-            start.wait()
-            totals.append(webhooks_deliver_due())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    totals: list[DeliveryCounts] = in_threads([webhooks_deliver_due] * 4)
 
     assert received_ids(receiver) == Counter({e.pk: 1 for e in events})
     assert sum(t.delivered for t in totals) == 40
