@@ -170,9 +170,6 @@ OUTBOUND_KEEP_ALIVE_SECONDS = env_seconds("OUTBOUND_KEEP_ALIVE_SECONDS", default
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
 
-# The bench-only floor endpoint (see `make bench`); never on in production.
-BENCH_FLOOR_ENABLED = env_bool("BENCH_FLOOR_ENABLED", default=False)
-
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
