@@ -45,7 +45,9 @@ def test_config_imports_no_app() -> None:
 
 
 def test_conversations_imports_nothing_from_actions() -> None:
-    offenders = [module for module, names in imported_packages(ROOT / "conversations").items() if "actions" in names]
+    offenders = [
+        module for module, names in imported_packages(ROOT / "conversations").items() if "actions" in names
+    ]
     assert offenders == []
 
 

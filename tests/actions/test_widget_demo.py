@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
+from actions.demo import widget
 from actions.models import ActionExecution
 from config.accounts.models import Service
 from config.accounts.services import service_key_issue
-from actions.demo import widget
 from conversations.models import Bot, Message
 from tests.helpers import Api
 
