@@ -82,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def bench_environment(*, database_url: str, redis_url: str) -> dict[str, str]:
-    """The production settings (with the floor: bench.settings), pointed at the bench database."""
+    """bench.settings (the production ones plus the floor) with DEBUG off, on the bench database."""
     return {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DEBUG": "false",
@@ -118,12 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     with stopwatch("migrate and collectstatic"):
         manage("migrate", "--no-input", "-v", "0")
         manage("collectstatic", "--no-input", "-v", "0")
+
     import django
 
     django.setup()
     # The in-process probes would print a request line each; the server's own lines go to its log.
     logging.getLogger("config.request").setLevel(logging.WARNING)
-    # Both import the project's models, which need the settings loaded just above.
+    # These import the project's models, which need the settings loaded just above.
     from bench import seeding
     from bench.hot_paths import HttpBench
     from bench.scale import ScaleBench
