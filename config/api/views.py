@@ -1,7 +1,9 @@
 """Base views shared by the three families, and the health endpoints."""
 
+import functools
 import logging
 
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -43,6 +45,28 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def static_files_collected() -> bool:
+    """Whether the static files' manifest is loaded, where the storage needs one (DEBUG off).
+
+    Without it (`collectstatic` not run before the server started) every page that names a static
+    file, the whole admin, is a 500. The storage reads its manifest once, when it is created, so
+    the process stays unready until it is restarted after `collectstatic`.
+    """
+    if not isinstance(staticfiles_storage, ManifestFilesMixin) or staticfiles_storage.hashed_files:
+        return True
+    _report_missing_manifest(staticfiles_storage.path(staticfiles_storage.manifest_name))
+    return False
+
+
+@functools.cache
+def _report_missing_manifest(path: str) -> None:
+    """Once per process (and manifest): readiness probes come every few seconds."""
+    logger.error(
+        "readiness: the static files are not collected; run manage.py collectstatic, then restart",
+        extra={"manifest": path},
+    )
+
+
 def readyz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, str] = {}
     try:
@@ -58,6 +82,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         logger.warning("readiness: cache unreachable", extra={"error": type(exc).__name__})
         checks["cache"] = "unreachable"
+    checks["static"] = "ok" if static_files_collected() else "not collected"
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.db import transaction
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -419,10 +420,11 @@ def test_deliver_webhooks_once_sends_what_is_due_and_prints_the_counts(
 
 
 def test_deliver_webhooks_refuses_a_lease_shorter_than_the_timeout(settings: Settings) -> None:
+    """The system check config.E011, which the command runs first as every manage.py command does."""
     settings.WEBHOOK_LEASE_SECONDS = 5
 
-    with pytest.raises(CommandError, match="WEBHOOK_LEASE_SECONDS must be longer"):
-        call_command("deliver_webhooks", "--once")
+    with pytest.raises(SystemCheckError, match="WEBHOOK_LEASE_SECONDS must be longer"):
+        call_command("deliver_webhooks", "--once", skip_checks=False)
 
 
 def test_deliver_webhooks_refuses_a_poll_interval_that_would_spin() -> None:
