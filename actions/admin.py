@@ -384,6 +384,8 @@ class ActionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = (("service", RelatedLookupFilter), "fire_on")
     search_fields = ("action_id",)
     search_help_text = "An action id (exact, or its beginning)."
+    # The model orders by the service's id (no join under a row lock); people read names.
+    ordering = ("service__name", "action_id")
     fields = (
         "service",
         "action_id",
