@@ -22,6 +22,7 @@ from config.admin import (
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
     RelatedLookupFilter,
+    SystemFieldsReadOnlyMixin,
     has_model_permission,
 )
 
@@ -31,16 +32,14 @@ BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 class ServiceKeyInline(ReadOnlyTabularInline):
     model = ServiceKey
     fields = ("prefix", "created_at", "revoked_at")
-    readonly_fields = fields
     verbose_name_plural = "keys (by prefix; the key itself is shown once, when issued)"
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "callback_url", "active_keys", "created_at")
     search_fields = ("^name",)
     fields = ("id", "name", "callback_url", "created_at")
-    readonly_fields = ("id", "created_at")
     inlines = (ServiceKeyInline,)
     actions = ("rotate_key",)
 
@@ -113,7 +112,6 @@ class ServiceKeyAdmin(CredentialAdmin):
     list_select_related = ("service",)
     list_filter = (("service", RelatedLookupFilter), ("revoked_at", admin.EmptyFieldListFilter))
     fields = ("id", "prefix", "service", "created_at", "revoked_at")
-    readonly_fields = fields
 
 
 @admin.register(UserToken)
@@ -125,7 +123,6 @@ class UserTokenAdmin(CredentialAdmin):
     search_fields = ("user__username",)
     search_help_text = "A username (exact)."
     fields = ("id", "prefix", "user", "created_at", "revoked_at")
-    readonly_fields = fields
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[UserToken], search_term: str
