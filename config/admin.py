@@ -123,7 +123,8 @@ class SystemFieldsReadOnlyMixin:
     a form edit) and what is computed for display are shown read-only."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
-        editable = {field.name for field in self.model._meta.fields if field.editable}  # type: ignore[attr-defined]
+        opts = self.model._meta  # type: ignore[attr-defined]
+        editable = {field.name for field in [*opts.fields, *opts.many_to_many] if field.editable}
         return [name for name in _shown_fields(self) if name not in editable]
 
 
