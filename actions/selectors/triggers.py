@@ -10,7 +10,6 @@ from config.api.timestamps import rfc3339
 
 def action_get_for_service(*, service: Service, action_id: str) -> Action:
     """The service's action; another service's action does not exist for it."""
-    # .get(), not .first(): Meta.ordering sorts by the service's name, which would join its table.
     try:
         return Action.objects.get(service=service, action_id=action_id)
     except Action.DoesNotExist:

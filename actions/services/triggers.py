@@ -70,14 +70,7 @@ def action_put(
         "description": description or "",
     }
     with transaction.atomic():
-        # .get(), not .first(): Meta.ordering sorts by the service's name, and FOR UPDATE over that
-        # join would lock the service's row too, holding up every insert that references it.
-        try:
-            action: Action | None = Action.objects.select_for_update().get(
-                service=service, action_id=action_id
-            )
-        except Action.DoesNotExist:
-            action = None
+        action = Action.objects.select_for_update().filter(service=service, action_id=action_id).first()
         if action is None:
             try:
                 with transaction.atomic():
