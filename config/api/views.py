@@ -5,11 +5,13 @@ import logging
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from config.accounts.models import Service
 from config.api.authentication import ServiceKeyAuthentication, UserTokenAuthentication
+from config.api.permissions import HasServiceKey, HasUserToken
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +20,7 @@ class ServiceApiView(APIView):
     """A view called by a service with its `sk_` key."""
 
     authentication_classes = [ServiceKeyAuthentication]
-    permission_classes = []
+    permission_classes = [HasServiceKey]
 
     @staticmethod
     def service(request: Request) -> Service:
@@ -29,14 +31,14 @@ class UserApiView(APIView):
     """A view called by a person with their `ut_` token."""
 
     authentication_classes = [UserTokenAuthentication]
-    permission_classes = []
+    permission_classes = [HasUserToken]
 
 
 class PublicApiView(APIView):
     """A view anyone may call, without credentials."""
 
     authentication_classes = []
-    permission_classes = []
+    permission_classes = [AllowAny]
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
