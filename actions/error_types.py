@@ -3,23 +3,12 @@
 Each carries its type from `config.api.families.ActionsErrorType` as `code`, so the one exception
 handler renders it unchanged as `{"error": {"type", "message", "location", "suggestion"}}`. The
 shared codes (`NOT_FOUND`, `UNAUTHENTICATED`, ...) are spelled for this family by
-`config.api.families.ActionsFamily`.
+`config.api.families.ActionsFamily`, which also has the input errors (`type_error`,
+`parameter_error`) that every /actions body, query and header check raises.
 """
 
 from config.api.errors import ApiError, RateLimited
 from config.api.families import ActionsErrorType
-
-
-class TypeMismatch(ApiError):
-    status = 400
-    code = ActionsErrorType.TYPE_ERROR.value
-    default_message = "A field has the wrong JSON type."
-
-
-class ParameterInvalid(ApiError):
-    status = 400
-    code = ActionsErrorType.PARAMETER_ERROR.value
-    default_message = "A parameter is not acceptable."
 
 
 class ActionNotFound(ApiError):

@@ -16,17 +16,12 @@ from actions.services.executions import (
     execution_record_result,
     result_post_rate_limit_check,
 )
+from config.api.fields import StrictCharField, StrictChoiceField, StrictIntegerField
+from config.api.schema import WIDGET_UNAUTHENTICATED
 from config.api.serializers import InputSerializer
 from config.api.timestamps import rfc3339
 from config.api.views import PublicApiView, ServiceApiView
 from conversations.selectors import bot_get_for_service
-from conversations.views import (
-    UNAUTHENTICATED,
-    StrictCharField,
-    StrictChoiceField,
-    StrictIntegerField,
-    WidgetInputSerializer,
-)
 
 # Deep enough for any form; shallow enough that walking it (masking) never nears the recursion limit.
 MAX_PARAMS_DEPTH = 32
@@ -104,7 +99,7 @@ _EXECUTION = inline_serializer(
 
 class ExecutionCreateApi(ServiceApiView):
     @extend_schema_serializer(component_name="ActionExecutionCreate")
-    class InputSerializer(WidgetInputSerializer):
+    class ExecutionCreateInput(InputSerializer):
         visitorId = StrictCharField(min_length=1, max_length=128)
         kind = StrictChoiceField(choices=ExecutionKind.choices)
         # DRF pops declared fields off the class, so this does not clash with Field.label.
@@ -127,7 +122,7 @@ class ExecutionCreateApi(ServiceApiView):
             return value
 
     @extend_schema(
-        request=InputSerializer,
+        request=ExecutionCreateInput,
         responses={
             201: inline_serializer(
                 "ActionProposal",
@@ -141,13 +136,13 @@ class ExecutionCreateApi(ServiceApiView):
             403: OpenApiResponse(
                 description="FORBIDDEN_TARGET: userinfo in targetUrl, or not on the allowlist"
             ),
-            401: UNAUTHENTICATED,
+            401: WIDGET_UNAUTHENTICATED,
             404: OpenApiResponse(description="NOT_FOUND: unknown or foreign bot or conversation"),
         },
     )
     def post(self, request: Request, bot_id: str) -> Response:
         bot = bot_get_for_service(service=self.service(request), bot_id=bot_id)
-        data = self.InputSerializer.from_request(request)
+        data = self.ExecutionCreateInput.from_request(request)
         execution = execution_create(
             bot=bot,
             visitor_id=data["visitorId"],
@@ -165,7 +160,11 @@ class ExecutionCreateApi(ServiceApiView):
 
 class ExecutionDetailApi(ServiceApiView):
     @extend_schema(
-        responses={200: _EXECUTION, 401: UNAUTHENTICATED, 404: OpenApiResponse(description="NOT_FOUND")}
+        responses={
+            200: _EXECUTION,
+            401: WIDGET_UNAUTHENTICATED,
+            404: OpenApiResponse(description="NOT_FOUND"),
+        }
     )
     def get(self, request: Request, bot_id: str, execution_id: str) -> Response:
         execution = execution_get_for_service(
@@ -176,7 +175,7 @@ class ExecutionDetailApi(ServiceApiView):
 
 class ExecutionResultApi(PublicApiView):
     @extend_schema_serializer(component_name="ActionExecutionResult")
-    class InputSerializer(WidgetInputSerializer):
+    class ExecutionResultInput(InputSerializer):
         result = StrictChoiceField(
             choices=[ExecutionResult.SUCCESS, ExecutionResult.FAILURE, ExecutionResult.CANCELLED]
         )
@@ -184,7 +183,7 @@ class ExecutionResultApi(PublicApiView):
         contactMetadata = ContactMetadataSerializer(required=False, allow_null=True)
 
     @extend_schema(
-        request=InputSerializer,
+        request=ExecutionResultInput,
         responses={
             200: inline_serializer(
                 "ActionResultAccepted",
@@ -200,7 +199,7 @@ class ExecutionResultApi(PublicApiView):
     def post(self, request: Request, execution_id: str) -> Response:
         execution = execution_get_for_result(execution_id=execution_id)  # 404 first
         result_post_rate_limit_check(execution=execution)  # then 429
-        data = self.InputSerializer.from_request(request)  # then 400
+        data = self.ExecutionResultInput.from_request(request)  # then 400
         execution_record_result(  # 409, 403, 200
             execution=execution,
             result=data["result"],

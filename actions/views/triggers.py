@@ -17,7 +17,6 @@ from actions.trigger_serializers import (
     parse_action_id,
     parse_idempotency_key,
 )
-from config.api.parsing import json_body
 from config.api.views import ServiceApiView
 
 ERRORS = {status: ActionsErrorResponse for status in (400, 401, 404, 409, 413, 429)}
@@ -39,7 +38,7 @@ class ActionApi(ServiceApiView):
     def put(self, request: Request, action_id: str) -> Response:
         service = self.service(request)
         action_id = parse_action_id(action_id)
-        data = ActionPutInput.validated(json_body(request))
+        data = ActionPutInput.from_request(request)
         action, created = action_put(service=service, action_id=action_id, **data)
         return Response(action_as_dict(action=action), status=201 if created else 200)
 
@@ -64,7 +63,7 @@ class ActionTriggerApi(ServiceApiView):
         service = self.service(request)
         trigger_rate_limit_check(service=service)
         action = action_get_for_service(service=service, action_id=parse_action_id(action_id))
-        data = TriggerInput.validated(json_body(request))
+        data = TriggerInput.from_request(request)
         idempotency_key = parse_idempotency_key(request)
         return Response(
             action_trigger(service=service, action=action, idempotency_key=idempotency_key, **data)

@@ -8,10 +8,15 @@ Each family is a subclass that renders its own body. The shared codes of `config
 the widget family's spelling; the others map the ones they spell differently.
 """
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from config.api.errors import ApiError
+from config.api.errors import ApiError, InvalidRequest
+
+# An unknown key is quoted back only when it looks like a field name: it is the caller's text.
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 class ActionsErrorType(StrEnum):
@@ -38,16 +43,55 @@ class ActionsErrorType(StrEnum):
     ACTION_BINDING_FAILED = "action_binding_failed"
 
 
+class TypeMismatch(ApiError):
+    status = 400
+    code = ActionsErrorType.TYPE_ERROR.value
+    default_message = "A field has the wrong JSON type."
+
+
+class ParameterInvalid(ApiError):
+    status = 400
+    code = ActionsErrorType.PARAMETER_ERROR.value
+    default_message = "A parameter is not acceptable."
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """What is wrong with a body or query string, for the family to say in its own words."""
+
+    source: str  # "body" or "query"
+    path: tuple[str, ...]  # the names down to the field in error; () for the input as a whole
+    message: str  # the field's message (empty for an unknown key)
+    known: tuple[str, ...]  # the names the input takes
+    unknown: bool = False  # a key no field takes (path names it)
+    wrong_type: bool = False  # the value is not of the JSON type the field takes
+    error_code: str | None = None  # the field's error code (`required`, `null`, `max_value`, ...)
+    help_text: str | None = None  # what the field accepts, when it says
+
+    @property
+    def field(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def text(self) -> str:
+        return f"{self.field}: {self.message}" if self.path else self.message
+
+
 class Family:
     name: ClassVar[str]
     prefix: ClassVar[str]
     # How this family spells the shared codes; codes not listed are used as they are.
     spelling: ClassVar[dict[str, str]] = {}
+    # Whether a body key that no field takes is refused (else it is dropped).
+    refuses_unknown_fields: ClassVar[bool] = True
 
     def code_for(self, error: ApiError) -> str:
         return self.spelling.get(error.code, error.code)
 
     def body(self, error: ApiError) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def input_error(self, problem: InputProblem) -> ApiError:
         raise NotImplementedError
 
 
@@ -56,9 +100,13 @@ class WidgetFamily(Family):
 
     name = "widget"
     prefix = "/v1/"
+    refuses_unknown_fields = False
 
     def body(self, error: ApiError) -> dict[str, Any]:
         return {"error": {"code": self.code_for(error), "message": error.message}}
+
+    def input_error(self, problem: InputProblem) -> ApiError:
+        return InvalidRequest(problem.text)
 
 
 class NotificationsFamily(Family):
@@ -73,6 +121,14 @@ class NotificationsFamily(Family):
         if error.details is not None:
             inner["details"] = error.details
         return {"error": inner}
+
+    def input_error(self, problem: InputProblem) -> ApiError:
+        if problem.unknown:
+            return InvalidRequest(
+                f"The body has a field this request does not take; it takes {', '.join(problem.known)}.",
+                details={"field": problem.field} if FIELD_NAME.fullmatch(problem.field) else None,
+            )
+        return InvalidRequest(problem.text, details={"field": problem.field} if problem.path else None)
 
 
 class ActionsFamily(Family):
@@ -105,6 +161,17 @@ class ActionsFamily(Family):
                 "suggestion": suggestion,
             }
         }
+
+    def input_error(self, problem: InputProblem) -> ApiError:
+        location = f"{problem.source}.{problem.field}" if problem.path else problem.source
+        if problem.unknown:
+            return ParameterInvalid(
+                f"Unknown field {problem.field!r}.",
+                location=location,
+                suggestion=f"Send only these fields: {', '.join(problem.known)}.",
+            )
+        error_class = TypeMismatch if problem.wrong_type else ParameterInvalid
+        return error_class(problem.text, location=location, suggestion=problem.help_text)
 
     def body(self, error: ApiError) -> dict[str, Any]:
         return self.error_body(
