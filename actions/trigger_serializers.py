@@ -11,6 +11,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
@@ -18,12 +19,14 @@ from actions.models import FireOn, TriggerStatus
 from config.api.families import ParameterInvalid
 from config.api.fields import (
     JsonObjectField,
+    PassThroughField,
+    Rfc3339Field,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
 )
-from config.api.serializers import InputSerializer
+from config.api.serializers import InputSerializer, OutputSerializer
 
 ACTION_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ACTION_ID_SUGGESTION = (
@@ -105,17 +108,19 @@ class ActionPutInput(InputSerializer):
     )
 
 
-class ActionOutput(serializers.Serializer):
-    """The action as `PUT` and `GET /actions/{id}` answer it (for the schema)."""
+class ActionOutput(OutputSerializer):
+    """The action as `PUT` and `GET /actions/{id}` answer it."""
 
     action_id = serializers.CharField()
-    action_version = serializers.CharField(help_text='"1" at creation, up by one on every change.')
+    action_version = serializers.CharField(
+        source="version", help_text='"1" at creation, up by one on every change.'
+    )
     target_url = serializers.CharField()
     fire_on = serializers.ChoiceField(choices=FireOn.choices)
     timeout_ms = serializers.IntegerField()
     description = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = Rfc3339Field()
+    updated_at = Rfc3339Field()
 
 
 class TriggerInput(InputSerializer):
@@ -135,17 +140,24 @@ class ActionsErrorDetail(serializers.Serializer):
     suggestion = serializers.CharField(allow_null=True)
 
 
+# The body of every /actions error (`ActionsFamily.error_body` builds it), for the schema.
 class ActionsErrorResponse(serializers.Serializer):
     error = ActionsErrorDetail()
 
 
-class ActionResultOutput(serializers.Serializer):
-    """The seed's ActionResult (for the schema)."""
+@extend_schema_field(ActionsErrorResponse)
+class StoredErrorField(PassThroughField):
+    """A failed trigger's ErrorResponse, stored as `ActionsFamily.error_body` built it."""
 
-    action_id = serializers.CharField()
+
+class ActionResultOutput(OutputSerializer):
+    """The seed's ActionResult, alike for the first answer and every replay."""
+
+    # The trigger comes with its action (`action_trigger` returns it so): rendering queries nothing.
+    action_id = serializers.CharField(source="action.action_id")
     action_version = serializers.CharField()
     status = serializers.ChoiceField(
         choices=[c for c in TriggerStatus.values if c != TriggerStatus.IN_PROGRESS]
     )
     payload_sent = JsonObjectField(allow_null=True, help_text="The exact JSON body sent (triggered only).")
-    error = ActionsErrorResponse(allow_null=True, help_text="Set only when status is failed.")
+    error = StoredErrorField(allow_null=True, help_text="Set only when status is failed.")

@@ -1,8 +1,6 @@
 """Widget family (`/v1`): bots and their allowlists, conversations' messages (contract 2)."""
 
-from typing import Any
-
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,35 +8,11 @@ from rest_framework.response import Response
 from config.api.errors import InvalidRequest
 from config.api.schema import WIDGET_UNAUTHENTICATED
 from config.api.serializers import InputSerializer
-from config.api.timestamps import rfc3339
 from config.api.views import ServiceApiView
 from conversations.allowlist import InvalidUrl
-from conversations.models import Bot, Message
 from conversations.selectors import bot_get_for_service, conversation_get_for_service, conversation_messages
+from conversations.serializers import BotSerializer, ConversationMessagesSerializer
 from conversations.services import bot_set_allowlist
-
-
-def bot_body(bot: Bot) -> dict[str, Any]:
-    return {"botId": str(bot.id), "name": bot.name, "allowedTargets": list(bot.allowed_targets)}
-
-
-def message_body(message: Message) -> dict[str, Any]:
-    return {
-        "id": str(message.id),
-        "role": message.role,
-        "content": message.content,
-        "createdAt": rfc3339(message.created_at),
-    }
-
-
-_BOT = inline_serializer(
-    "Bot",
-    {
-        "botId": serializers.UUIDField(),
-        "name": serializers.CharField(),
-        "allowedTargets": serializers.ListField(child=serializers.CharField()),
-    },
-)
 
 
 class BotApi(ServiceApiView):
@@ -48,16 +22,20 @@ class BotApi(ServiceApiView):
         allowedTargets = serializers.JSONField()
 
     @extend_schema(
-        responses={200: _BOT, 401: WIDGET_UNAUTHENTICATED, 404: OpenApiResponse(description="NOT_FOUND")}
+        responses={
+            200: BotSerializer,
+            401: WIDGET_UNAUTHENTICATED,
+            404: OpenApiResponse(description="NOT_FOUND"),
+        }
     )
     def get(self, request: Request, bot_id: str) -> Response:
         bot = bot_get_for_service(service=self.service(request), bot_id=bot_id)
-        return Response(bot_body(bot))
+        return Response(BotSerializer.render(bot))
 
     @extend_schema(
         request=PatchSerializer,
         responses={
-            200: _BOT,
+            200: BotSerializer,
             400: OpenApiResponse(description="INVALID_REQUEST: the message quotes the bad pattern"),
             401: WIDGET_UNAUTHENTICATED,
             404: OpenApiResponse(description="NOT_FOUND"),
@@ -70,27 +48,13 @@ class BotApi(ServiceApiView):
             bot = bot_set_allowlist(bot=bot, allowed_targets=data["allowedTargets"])
         except InvalidUrl as exc:
             raise InvalidRequest(str(exc)) from None
-        return Response(bot_body(bot))
+        return Response(BotSerializer.render(bot))
 
 
 class ConversationMessagesApi(ServiceApiView):
     @extend_schema(
         responses={
-            200: inline_serializer(
-                "ConversationMessages",
-                {
-                    "messages": inline_serializer(
-                        "Message",
-                        {
-                            "id": serializers.UUIDField(),
-                            "role": serializers.ChoiceField(choices=Message.Role.choices),
-                            "content": serializers.CharField(),
-                            "createdAt": serializers.DateTimeField(),
-                        },
-                        many=True,
-                    )
-                },
-            ),
+            200: ConversationMessagesSerializer,
             401: WIDGET_UNAUTHENTICATED,
             404: OpenApiResponse(description="NOT_FOUND"),
         }
@@ -100,4 +64,4 @@ class ConversationMessagesApi(ServiceApiView):
             service=self.service(request), bot_id=bot_id, conversation_id=conversation_id
         )
         messages = conversation_messages(conversation=conversation)
-        return Response({"messages": [message_body(message) for message in messages]})
+        return Response(ConversationMessagesSerializer.render({"messages": messages}))

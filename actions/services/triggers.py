@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from actions.error_types import IdempotencyConflict, TriggerRateExceeded
 from actions.models import Action, ActionTrigger, ActionVersion, FireOn, TriggerStatus
-from actions.selectors.triggers import trigger_as_result, trigger_get_by_idempotency_key
+from actions.selectors.triggers import trigger_get_by_idempotency_key
 from config.accounts.models import Service
 from config.api.families import ACTIONS, ActionsErrorType
 from config.api.ratelimit import rate_limit_hit
@@ -143,8 +143,9 @@ def action_trigger(
     dry_run: bool = False,
     payload: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
-    """Trigger the action (or say it would, or skip it), record it, return the ActionResult."""
+) -> ActionTrigger:
+    """Trigger the action (or say it would, or skip it) and record it; the trigger whose
+    ActionResult answers the request, with its action (a replay's stored trigger included)."""
     started = time.monotonic()
     would_fire = fires(fire_on=action.fire_on, decision=decision)
     sends = would_fire and not dry_run
@@ -161,8 +162,7 @@ def action_trigger(
     if idempotency_key is None:
         if sends:
             recorded.update(_deliver(service=service, action=action, decision=decision, payload=payload))
-        trigger = ActionTrigger.objects.create(**recorded)
-        return trigger_as_result(action=action, trigger=trigger)
+        return ActionTrigger.objects.create(**recorded)
 
     recorded.update(
         idempotency_key=idempotency_key,
@@ -178,7 +178,9 @@ def action_trigger(
         ActionTrigger.objects.filter(pk=trigger.pk, status=TriggerStatus.IN_PROGRESS).update(**outcome)
         for field, value in outcome.items():
             setattr(trigger, field, value)
-    return trigger_as_result(action=action, trigger=trigger)
+    # A stored trigger of this key is this action's (the request fingerprint names it): no query.
+    trigger.action = action
+    return trigger
 
 
 def _idempotency_claim(*, recorded: dict[str, Any]) -> tuple[ActionTrigger, bool]:

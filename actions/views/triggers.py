@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from actions.selectors.triggers import action_as_dict, action_get_for_service
+from actions.selectors.triggers import action_get_for_service
 from actions.services.triggers import action_put, action_trigger, trigger_rate_limit_check
 from actions.trigger_serializers import (
     ActionOutput,
@@ -28,7 +28,7 @@ class ActionApi(ServiceApiView):
     @extend_schema(operation_id="action_get", responses={200: ActionOutput, **ERRORS})
     def get(self, request: Request, action_id: str) -> Response:
         action = action_get_for_service(service=self.service(request), action_id=parse_action_id(action_id))
-        return Response(action_as_dict(action=action))
+        return Response(ActionOutput.render(action))
 
     @extend_schema(
         operation_id="action_put",
@@ -40,7 +40,7 @@ class ActionApi(ServiceApiView):
         action_id = parse_action_id(action_id)
         data = ActionPutInput.from_request(request)
         action, created = action_put(service=service, action_id=action_id, **data)
-        return Response(action_as_dict(action=action), status=201 if created else 200)
+        return Response(ActionOutput.render(action), status=201 if created else 200)
 
 
 class ActionTriggerApi(ServiceApiView):
@@ -65,6 +65,5 @@ class ActionTriggerApi(ServiceApiView):
         action = action_get_for_service(service=service, action_id=parse_action_id(action_id))
         data = TriggerInput.from_request(request)
         idempotency_key = parse_idempotency_key(request)
-        return Response(
-            action_trigger(service=service, action=action, idempotency_key=idempotency_key, **data)
-        )
+        trigger = action_trigger(service=service, action=action, idempotency_key=idempotency_key, **data)
+        return Response(ActionResultOutput.render(trigger))
