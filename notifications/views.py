@@ -26,12 +26,9 @@ from config.api.fields import (
     StrictChoiceField,
 )
 from config.api.serializers import InputSerializer
-from config.api.timestamps import rfc3339
 from config.api.views import PublicApiView, ServiceApiView, UserApiView
-from notifications import schema
 from notifications.errors import MissingRequiredField
 from notifications.models import NotificationStatus
-from notifications.render import notification_render
 from notifications.selectors import (
     Cursor,
     notification_get_for_recipient,
@@ -39,6 +36,18 @@ from notifications.selectors import (
     notification_get_to_respond,
     notifications_for_recipient,
     recipient_get,
+)
+from notifications.serializers import (
+    INVALID,
+    NOT_FOUND,
+    TERMINAL,
+    UNAUTHENTICATED,
+    ActionDefinitionsField,
+    ClientToken,
+    NotificationPage,
+    NotificationSerializer,
+    Responded,
+    error,
 )
 from notifications.services import (
     TOKEN_FAILURES_PER_ADDRESS,
@@ -88,12 +97,12 @@ class NotificationsApi(ServiceApiView):
         )
         deadline = Rfc3339Field(required=False, allow_null=True)
         metadata = JsonObjectField(required=False, allow_null=True)
-        actions = schema.ActionDefinitionsField()
+        actions = ActionDefinitionsField()
 
     @extend_schema(
         operation_id="notification_create",
         request=NotificationCreateInput,
-        responses={201: schema.Notification, 400: schema.INVALID, 401: schema.UNAUTHENTICATED},
+        responses={201: NotificationSerializer, 400: INVALID, 401: UNAUTHENTICATED},
     )
     def post(self, request: Request) -> Response:
         data = self.NotificationCreateInput.from_request(request)
@@ -106,7 +115,7 @@ class NotificationsApi(ServiceApiView):
             metadata=data.get("metadata"),
             actions=data["actions"],
         )
-        return Response(notification_render(notification, now=timezone.now()), status=201)
+        return Response(NotificationSerializer.render(notification, now=timezone.now()), status=201)
 
 
 class NotificationDetailApi(ServiceApiView):
@@ -118,23 +127,23 @@ class NotificationDetailApi(ServiceApiView):
 
     @extend_schema(
         operation_id="notification_get",
-        responses={200: schema.Notification, 401: schema.UNAUTHENTICATED, 404: schema.NOT_FOUND},
+        responses={200: NotificationSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
     )
     def get(self, request: Request, notification_id: str) -> Response:
         notification = notification_get_for_service(
             service=self.service(request), notification_id=notification_id
         )
-        return Response(notification_render(notification, now=timezone.now()))
+        return Response(NotificationSerializer.render(notification, now=timezone.now()))
 
     @extend_schema(
         operation_id="notification_invalidate",
         request=NotificationPatchInput,
         responses={
-            200: schema.Notification,
-            400: schema.INVALID,
-            401: schema.UNAUTHENTICATED,
-            404: schema.NOT_FOUND,
-            409: schema.TERMINAL,
+            200: NotificationSerializer,
+            400: INVALID,
+            401: UNAUTHENTICATED,
+            404: NOT_FOUND,
+            409: TERMINAL,
         },
     )
     def patch(self, request: Request, notification_id: str) -> Response:
@@ -143,7 +152,7 @@ class NotificationDetailApi(ServiceApiView):
         )
         data = self.NotificationPatchInput.from_request(request)
         notification = notification_invalidate(notification=notification, reason=data.get("reason") or "")
-        return Response(notification_render(notification, now=timezone.now()))
+        return Response(NotificationSerializer.render(notification, now=timezone.now()))
 
 
 class ClientTokenApi(PublicApiView):
@@ -155,10 +164,10 @@ class ClientTokenApi(PublicApiView):
         operation_id="client_token",
         request=ClientTokenInput,
         responses={
-            200: schema.ClientToken,
-            400: schema.INVALID,
-            401: schema.error("AUTH_INVALID_TOKEN: wrong username or password"),
-            429: schema.error(
+            200: ClientToken,
+            400: INVALID,
+            401: error("AUTH_INVALID_TOKEN: wrong username or password"),
+            429: error(
                 f"RATE_LIMITED, with Retry-After: failed logins are capped at {TOKEN_FAILURES_PER_USERNAME} "
                 f"per username and {TOKEN_FAILURES_PER_ADDRESS} per client address"
             ),
@@ -169,7 +178,7 @@ class ClientTokenApi(PublicApiView):
         token = client_token_obtain(
             request=request._request, username=data["username"], password=data["password"]
         )
-        return Response({"token": token})
+        return Response(ClientToken.render({"token": token}))
 
 
 class ClientNotificationsApi(UserApiView):
@@ -187,7 +196,7 @@ class ClientNotificationsApi(UserApiView):
     @extend_schema(
         operation_id="client_notification_list",
         parameters=[InboxQuery],
-        responses={200: schema.NotificationPage, 400: schema.INVALID, 401: schema.UNAUTHENTICATED},
+        responses={200: NotificationPage, 400: INVALID, 401: UNAUTHENTICATED},
     )
     def get(self, request: Request) -> Response:
         query = self.InboxQuery.from_query(request)
@@ -201,22 +210,22 @@ class ClientNotificationsApi(UserApiView):
             params = {"status": status} if status else {}
             params.update(limit=str(limit), cursor=next_cursor.encode())
             next_url = request.build_absolute_uri(f"{request.path}?{urlencode(params)}")
-        return Response({"results": [notification_render(item, now=now) for item in page], "next": next_url})
+        return Response(NotificationPage.render({"results": page, "next": next_url}, now=now))
 
 
 class ClientNotificationDetailApi(UserApiView):
     @extend_schema(
         operation_id="client_notification_get",
         responses={
-            200: schema.Notification,
-            401: schema.UNAUTHENTICATED,
-            403: schema.error("NOTIFICATION_ACCESS_DENIED: addressed to someone else"),
-            404: schema.NOT_FOUND,
+            200: NotificationSerializer,
+            401: UNAUTHENTICATED,
+            403: error("NOTIFICATION_ACCESS_DENIED: addressed to someone else"),
+            404: NOT_FOUND,
         },
     )
     def get(self, request: Request, notification_id: str) -> Response:
         notification = notification_get_for_recipient(user=request.user, notification_id=notification_id)
-        return Response(notification_render(notification, now=timezone.now()))
+        return Response(NotificationSerializer.render(notification, now=timezone.now()))
 
 
 class RespondApi(UserApiView):
@@ -238,15 +247,15 @@ class RespondApi(UserApiView):
         operation_id="client_respond",
         request=RespondInput,
         responses={
-            200: schema.Responded,
-            400: schema.error(
+            200: Responded,
+            400: error(
                 "INVALID_REQUEST (not JSON), MISSING_REQUIRED_FIELD, INVALID_ACTION_ID, INVALID_RESPONSE_DATA"
             ),
-            401: schema.UNAUTHENTICATED,
-            403: schema.error("NOTIFICATION_ACCESS_DENIED"),
-            404: schema.NOT_FOUND,
-            409: schema.TERMINAL,
-            422: schema.error("CONSTRAINT_VIOLATION, details.rule names the rule"),
+            401: UNAUTHENTICATED,
+            403: error("NOTIFICATION_ACCESS_DENIED"),
+            404: NOT_FOUND,
+            409: TERMINAL,
+            422: error("CONSTRAINT_VIOLATION, details.rule names the rule"),
         },
     )
     def post(self, request: Request) -> Response:
@@ -258,11 +267,4 @@ class RespondApi(UserApiView):
             action_id=data["action_id"],
             response_data=data.get("response_data"),
         )
-        return Response(
-            {
-                "notification_id": str(notification.pk),
-                "action_id": notification.response_action_id,
-                "status": notification.status,
-                "responded_at": rfc3339(notification.responded_at),
-            }
-        )
+        return Response(Responded.render(notification))

@@ -6,6 +6,7 @@ family's (`config.api.families`): the first field in error names itself in the f
 """
 
 import copy
+import threading
 from typing import Any, ClassVar
 
 from rest_framework import serializers
@@ -54,12 +55,24 @@ class CheapFields(serializers.Serializer):
         }
 
 
+# Each thread's serializer of each output class, its fields bound once.
+_renderers = threading.local()
+
+
 # The shape of a response body, the one definition both the view's rendering and the OpenAPI
-# schema read. `render` returns the plain dict (DRF's `.data` would copy it into a ReturnDict).
+# schema read. Rendering changes nothing on the serializer but its context, so `render` reuses
+# one serializer per class and thread: binding the fields of a new one cost more than rendering
+# (a two-field body: about 50 µs against 10). It returns the plain dict, not `.data`'s copy.
 class OutputSerializer(CheapFields):
     @classmethod
     def render(cls, instance: Any, **context: Any) -> Any:
-        return cls(instance, context=context).to_representation(instance)
+        cache: dict[type[OutputSerializer], OutputSerializer] = _renderers.__dict__.setdefault("by_class", {})
+        serializer = cache.get(cls)
+        if serializer is None:
+            serializer = cache[cls] = cls()
+            serializer.fields  # noqa: B018 - bind the fields now, once
+        serializer._context = context
+        return serializer.to_representation(instance)
 
 
 # A serializer that only validates input (no instance, no save, no context).
