@@ -16,7 +16,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from actions.models import FireOn, TriggerStatus
-from config.api.families import ParameterInvalid
+from config.api.families import ActionsErrorResponse, ParameterInvalid
 from config.api.fields import (
     JsonObjectField,
     PassThroughField,
@@ -131,18 +131,6 @@ class TriggerInput(InputSerializer):
     payload = JsonObjectField(
         required=False, allow_null=True, default=None, help_text="A JSON object, or null."
     )
-
-
-class ActionsErrorDetail(serializers.Serializer):
-    type = serializers.CharField()
-    message = serializers.CharField()
-    location = serializers.CharField(allow_null=True)
-    suggestion = serializers.CharField(allow_null=True)
-
-
-# The body of every /actions error (`ActionsFamily.error_body` builds it), for the schema.
-class ActionsErrorResponse(serializers.Serializer):
-    error = ActionsErrorDetail()
 
 
 @extend_schema_field(ActionsErrorResponse)

@@ -12,11 +12,11 @@ from actions.trigger_serializers import (
     ActionOutput,
     ActionPutInput,
     ActionResultOutput,
-    ActionsErrorResponse,
     TriggerInput,
     parse_action_id,
     parse_idempotency_key,
 )
+from config.api.families import ActionsErrorResponse
 from config.api.views import ServiceApiView
 
 ERRORS = {status: ActionsErrorResponse for status in (400, 401, 404, 409, 413, 429)}

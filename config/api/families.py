@@ -11,7 +11,10 @@ the widget family's spelling; the others map the ones they spell differently.
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any, ClassVar
+
+from rest_framework import serializers
 
 from config.api.errors import ApiError, InvalidRequest
 
@@ -131,6 +134,19 @@ class NotificationsFamily(Family):
         return InvalidRequest(problem.text, details={"field": problem.field} if problem.path else None)
 
 
+class ActionsErrorDetail(serializers.Serializer):
+    type = serializers.CharField()
+    message = serializers.CharField()
+    location = serializers.CharField(allow_null=True)
+    suggestion = serializers.CharField(allow_null=True)
+
+
+# The seed's ErrorResponse: the body of every /actions error and the `error` of a failed
+# ActionResult, rendered by `ActionsFamily.error_body` and read by the schema.
+class ActionsErrorResponse(serializers.Serializer):
+    error = ActionsErrorDetail(source="*")
+
+
 class ActionsFamily(Family):
     """The seed's ErrorResponse, `{"error": {"type", "message", "location", "suggestion"}}` (contract 4)."""
 
@@ -153,14 +169,8 @@ class ActionsFamily(Family):
         *, error_type: str, message: str, location: str | None = None, suggestion: str | None = None
     ) -> dict[str, Any]:
         """The ErrorResponse: the body of an error, and the `error` of a failed ActionResult."""
-        return {
-            "error": {
-                "type": str(error_type),
-                "message": message,
-                "location": location,
-                "suggestion": suggestion,
-            }
-        }
+        detail = SimpleNamespace(type=error_type, message=message, location=location, suggestion=suggestion)
+        return ActionsErrorResponse(detail).to_representation(detail)
 
     def input_error(self, problem: InputProblem) -> ApiError:
         location = f"{problem.source}.{problem.field}" if problem.path else problem.source
