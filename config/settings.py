@@ -232,7 +232,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    # A view that does not say who may call it serves nobody (config.api.views' bases say it).
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.DenyAll"],
     "DEFAULT_PARSER_CLASSES": ["config.api.parsing.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api.handlers.drf_exception_handler",

@@ -73,16 +73,16 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> "Cursor":
+        """The cursor `encode` made, or ValueError. A time without its zone is refused: compared
+        with the rows' aware times it would be read in the server's zone, not where it ended."""
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             created_at, row_id = json.loads(raw)
             cursor = cls(created_at=datetime.fromisoformat(created_at), id=uuid.UUID(row_id))
         except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
-            raise InvalidRequest(
-                "cursor: not a cursor this server made.", details={"field": "cursor"}
-            ) from None
+            raise ValueError("not a cursor this server made") from None
         if cursor.created_at.tzinfo is None:
-            raise InvalidRequest("cursor: not a cursor this server made.", details={"field": "cursor"})
+            raise ValueError("the cursor's time has no time zone")
         return cursor
 
 

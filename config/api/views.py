@@ -7,11 +7,13 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_s
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from config.accounts.models import Service
 from config.api.authentication import ServiceKeyAuthentication, UserTokenAuthentication
+from config.api.permissions import HasServiceKey, HasUserToken
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ class ServiceApiView(APIView):
     """A view called by a service with its `sk_` key."""
 
     authentication_classes = [ServiceKeyAuthentication]
-    permission_classes = []
+    permission_classes = [HasServiceKey]
 
     @staticmethod
     def service(request: Request) -> Service:
@@ -31,14 +33,14 @@ class UserApiView(APIView):
     """A view called by a person with their `ut_` token."""
 
     authentication_classes = [UserTokenAuthentication]
-    permission_classes = []
+    permission_classes = [HasUserToken]
 
 
 class PublicApiView(APIView):
     """A view anyone may call, without credentials."""
 
     authentication_classes = []
-    permission_classes = []
+    permission_classes = [AllowAny]
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
