@@ -70,7 +70,7 @@ def _open_or_new(
     if found is not None:
         return found
     deadline = now + timedelta(hours=hours) if hours else None
-    return notification_create(service=service, recipient=person, deadline=deadline, **spec)
+    return notification_create(service=service, recipients=[person], deadline=deadline, **spec)
 
 
 def seed(context: dict[str, Any]) -> list[str]:
@@ -82,7 +82,7 @@ def seed(context: dict[str, Any]) -> list[str]:
         service=service, recipient=person, title=ANSWERED["title"], status=NotificationStatus.RESPONDED
     ).exists()
     if not answered:
-        done = notification_create(service=service, recipient=person, **ANSWERED)
+        done = notification_create(service=service, recipients=[person], **ANSWERED)
         notification_respond(notification=done, responder=person, action_id="send", response_data=True)
 
     base, token = context["base_url"], context["user_token"]

@@ -21,7 +21,7 @@ NOTIFICATIONS = "/admin/notifications/notification/"
 def pending(world: World, title: str = "Ship it?", deadline_in: timedelta | None = None) -> Notification:
     return notification_create(
         service=world.service,
-        recipient=UserFactory(username=f"r-{title[:8]}"),
+        recipients=[UserFactory(username=f"r-{title[:8]}")],
         title=title,
         actions=[{"id": "ok", "label": "OK", "response_type": "simple"}],
         deadline=timezone.now() + deadline_in if deadline_in else None,
@@ -96,7 +96,7 @@ def test_expire_overdue_shows_the_count_then_expires_and_queues_webhooks(
     url = NOTIFICATIONS + "expire-overdue/"
     assert url in admin_client.get(NOTIFICATIONS).content.decode()
 
-    assert "1 pending notification is past its deadline" in admin_client.get(url).content.decode()
+    assert "1 pending notification past its deadline: marked" in admin_client.get(url).content.decode()
     response = admin_client.post(url)
 
     assert response.status_code == 302
