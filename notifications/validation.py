@@ -391,7 +391,8 @@ def default_outcome_validate(raw: Any, *, actions: list[Definition]) -> Definiti
     `actions` by exactly the rules a person's answer meets; any failure is 400 naming `on_deadline`."""
     if not isinstance(raw, dict):
         raise _invalid("on_deadline", "must be an object {action_id, response_data}.")
-    _keys_allowed(raw, "on_deadline", frozenset({"action_id", "response_data"}))
+    if set(raw) - {"action_id", "response_data"}:
+        raise _invalid("on_deadline", "takes only action_id and response_data.")
     action = next((item for item in actions if item["id"] == raw.get("action_id")), None)
     if action is None:
         raise _invalid("on_deadline", "action_id must be the id of one of this notification's actions.")
@@ -407,7 +408,8 @@ def escalation_validate(raw: Any) -> tuple[int, list[str]]:
     the usernames are people, and not already recipients, is for the caller to check."""
     if not isinstance(raw, dict):
         raise _invalid("escalate", "must be an object {after_seconds, recipients}.")
-    _keys_allowed(raw, "escalate", frozenset({"after_seconds", "recipients"}))
+    if set(raw) - {"after_seconds", "recipients"}:
+        raise _invalid("escalate", "takes only after_seconds and recipients.")
     after = raw.get("after_seconds")
     if not is_integer(after) or not ESCALATE_AFTER_MIN_SECONDS <= after <= ESCALATE_AFTER_MAX_SECONDS:
         raise _invalid(
