@@ -176,7 +176,8 @@ class ScaleBench:
         )
         if template is None:
             raise RuntimeError(reason)
-        person = self.owners.person.pk
+        person = self.owners.person
+        escalation = json.dumps({"after_seconds": 60, "recipients": [person.username]})
         kinds = {
             "expire": {"deadline": "now() - interval '1 day' - g * interval '1 millisecond'"},
             "default": {
@@ -184,8 +185,8 @@ class ScaleBench:
                 "on_deadline": """'{"action_id": "decide", "response_data": false}'::jsonb""",
             },
             "escalate": {
-                "escalate": f"""'{{"after_seconds": 60, "recipients": ["{self.owners.person.username}"]}}'::jsonb""",
-                "escalation_user_ids": f"'[{person}]'::jsonb",
+                "escalate": f"'{escalation}'::jsonb",
+                "escalation_user_ids": f"'[{person.pk}]'::jsonb",
                 "escalate_at": "now() - interval '1 hour' - g * interval '1 millisecond'",
             },
         }
@@ -194,11 +195,15 @@ class ScaleBench:
                 model=Notification,
                 template_pk=template,
                 count=rows // len(kinds),
-                overrides={"created_at": "now() - interval '2 days' - g * interval '1 millisecond'", **overrides},
+                overrides={
+                    "created_at": "now() - interval '2 days' - g * interval '1 millisecond'",
+                    **overrides,
+                },
                 returning=False,
             )
         seeding.analyze(Notification._meta.db_table)
-        log(f"  {rows:,} notifications due (a third of each kind) seeded in {time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        log(f"  {rows:,} notifications due (a third of each kind) seeded in {seconds:.1f} s")
         run = measured_run(
             [sys.executable, str(ROOT / "manage.py"), "expire_notifications"],
             timeout=max(30, min(420, self.budget.left() - 30)),

@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from config.api.timestamps import rfc3339
-
 from notifications.models import Notification, NotificationStatus, open_at
 from notifications.services import notification_create, notification_respond
 
@@ -65,7 +64,10 @@ SHARED: dict[str, Any] = {
             "id": "supplier",
             "label": "Supplier",
             "response_type": "choice",
-            "options": [{"value": "beanhouse", "label": "Beanhouse"}, {"value": "roastery", "label": "Roastery"}],
+            "options": [
+                {"value": "beanhouse", "label": "Beanhouse"},
+                {"value": "roastery", "label": "Roastery"},
+            ],
         }
     ],
 }

@@ -95,7 +95,7 @@ def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_
         )
     except Notification.DoesNotExist:
         raise NotificationNotFound() from None
-    if not notification.caller_is_recipient:  # type: ignore[attr-defined]
+    if not notification.caller_is_recipient:
         raise NotificationAccessDenied()
     setattr(notification, _CHECKED_FOR, user.pk)
     return notification

@@ -410,14 +410,14 @@ def escalation_validate(raw: Any) -> tuple[int, list[str]]:
         raise _invalid("escalate", "must be an object {after_seconds, recipients}.")
     if set(raw) - {"after_seconds", "recipients"}:
         raise _invalid("escalate", "takes only after_seconds and recipients.")
-    after = raw.get("after_seconds")
+    after: Any = raw.get("after_seconds")
     if not is_integer(after) or not ESCALATE_AFTER_MIN_SECONDS <= after <= ESCALATE_AFTER_MAX_SECONDS:
         raise _invalid(
             "escalate",
             f"after_seconds must be a whole number from {ESCALATE_AFTER_MIN_SECONDS} to "
             f"{ESCALATE_AFTER_MAX_SECONDS}.",
         )
-    usernames = raw.get("recipients")
+    usernames: Any = raw.get("recipients")
     if (
         not isinstance(usernames, list)
         or not 1 <= len(usernames) <= MAX_RECIPIENTS

@@ -18,7 +18,7 @@ from notifications.models import Notification, NotificationRecipient, Notificati
 from notifications.services import notifications_sweep
 from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, UserFactory
-from tests.helpers import Api, assert_error, service_key_for, user_token_for
+from tests.helpers import Api, assert_error, user_token_for
 from tests.notifications.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,12 @@ APPROVE = {
     "response_type": "binary",
     "options": {"true_label": "Yes", "false_label": "No"},
 }
-NOTE = {"id": "note", "label": "Why?", "response_type": "text", "constraints": {"min_length": 2, "max_length": 10}}
+NOTE = {
+    "id": "note",
+    "label": "Why?",
+    "response_type": "text",
+    "constraints": {"min_length": 2, "max_length": 10},
+}
 
 
 def body(**fields: Any) -> dict[str, Any]:
@@ -50,7 +55,9 @@ def create(service_api: Api, **fields: Any) -> dict[str, Any]:
 
 
 def answer(api: Api, notification_id: str, action_id: str = "approve", data: Any = True) -> Any:
-    return api.post(RESPOND, {"notification_id": notification_id, "action_id": action_id, "response_data": data})
+    return api.post(
+        RESPOND, {"notification_id": notification_id, "action_id": action_id, "response_data": data}
+    )
 
 
 def as_user(client: Client, user: Any) -> Api:
@@ -177,7 +184,10 @@ def test_several_recipients_answering_at_once_have_one_winner() -> None:
     outcomes = in_threads([lambda token=token: respond(token) for token in tokens])
 
     assert sorted(outcomes) == [(200, None)] + [(409, "NOTIFICATION_ALREADY_RESPONDED")] * 5
-    assert WebhookEvent.objects.filter(subject_id=notification.pk, event_type="notification.responded").count() == 1
+    assert (
+        WebhookEvent.objects.filter(subject_id=notification.pk, event_type="notification.responded").count()
+        == 1
+    )
 
 
 def test_a_later_recipient_answers_in_three_statements(
@@ -300,7 +310,11 @@ def test_the_sweep_records_the_default_outcome_and_queues_one_webhook(service_ap
 
     stored = Notification.objects.get(pk=notification_id)
     assert stored.status == NotificationStatus.RESPONDED
-    assert (stored.response_action_id, stored.response_data, stored.responded_at) == ("approve", False, deadline)
+    assert (stored.response_action_id, stored.response_data, stored.responded_at) == (
+        "approve",
+        False,
+        deadline,
+    )
     assert stored.responder is None and stored.response_defaulted
     event = WebhookEvent.objects.get(subject_id=notification_id)
     assert event.payload == {
@@ -350,7 +364,9 @@ def test_patching_a_defaulted_notification_is_409_already_responded(service_api:
     notification_id = defaulted(service_api, person)["notification_id"]
     past_deadline(notification_id)
     patch = {"status": "invalidated", "reason": "late"}
-    assert_error(service_api.patch(f"{CREATE}/{notification_id}", patch), 409, "NOTIFICATION_ALREADY_RESPONDED")
+    assert_error(
+        service_api.patch(f"{CREATE}/{notification_id}", patch), 409, "NOTIFICATION_ALREADY_RESPONDED"
+    )
 
 
 # --- Escalation ------------------------------------------------------------------------------------
@@ -383,7 +399,9 @@ def test_escalation_before_its_moment_does_nothing(service_api: Api) -> None:
     assert not WebhookEvent.objects.exists()
 
 
-def test_the_sweep_escalates_once_and_the_added_recipients_may_answer(client: Client, service_api: Api) -> None:
+def test_the_sweep_escalates_once_and_the_added_recipients_may_answer(
+    client: Client, service_api: Api
+) -> None:
     first, second, third = UserFactory(), UserFactory(), UserFactory()
     created = escalating(service_api, [first], [third, second], metadata={"ticket": 9})
     notification_id = created["notification_id"]
