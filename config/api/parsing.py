@@ -1,7 +1,9 @@
-"""Strict JSON bodies: an object, at most 64 KiB, sent as application/json, no NaN or Infinity."""
+"""Strict JSON bodies: an object, at most 64 KiB, sent as application/json, no NaN or Infinity,
+no NUL and no lone UTF-16 surrogate."""
 
 import json
 import math
+import re
 from typing import Any
 
 from django.conf import settings
@@ -24,11 +26,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _holds_nul(value: Any) -> bool:
+# PostgreSQL stores neither U+0000 nor a lone surrogate (U+D800 to U+DFFF) in text or JSON, and a
+# lone surrogate is no text at all (it cannot be encoded as UTF-8, so no log, webhook or database
+# can carry it): no layer below the parse may ever see one. JSON can only carry either as an
+# escape once the bytes are decoded strictly, so the walk runs only when the text holds one.
+_FORBIDDEN_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_FORBIDDEN_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+
+
+def _holds_forbidden(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
+        if isinstance(item, str) and _FORBIDDEN_CHARACTER.search(item):
             return True
         if isinstance(item, dict):
             stack.extend(item.keys())
@@ -40,19 +50,21 @@ def _holds_nul(value: Any) -> bool:
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+        # Decoded strictly here: json.loads would decode bytes with "surrogatepass", letting the
+        # UTF-8 (or UTF-16) encoding of a lone surrogate through.
+        text = raw.decode(json.detect_encoding(raw))
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.InvalidRequest(
             "The body is not valid JSON (NaN, Infinity and numbers beyond a finite float are refused)."
         ) from None
     if not isinstance(data, dict):
         raise errors.InvalidRequest("The body must be a JSON object.")
-    # PostgreSQL cannot store U+0000 in text or JSON, so no layer below may ever see it. JSON can
-    # only carry it escaped, which keeps the walk off the hot path.
-    if b"\\u0000" in raw and _holds_nul(data):
+    if _FORBIDDEN_ESCAPE.search(text) and _holds_forbidden(data):
         raise errors.InvalidRequest(
-            "Strings may not contain the NUL character (U+0000).",
-            suggestion="Remove U+0000 from every key and string of the body.",
+            "The body is not valid JSON text: strings may not contain the NUL character (U+0000) "
+            "or a lone UTF-16 surrogate (\\ud800 to \\udfff without its pair).",
+            suggestion="Remove U+0000 and unpaired surrogate escapes from every key and string of the body.",
         )
     return data
 
