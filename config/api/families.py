@@ -37,17 +37,19 @@ class Family:
         return {"error": inner}
 
 
-WIDGET = Family(name="widget", prefix="/v1/", spelling={})
+# A disallowed Host is a bad request, spelled as each family spells one (contract 0).
+WIDGET = Family(name="widget", prefix="/v1/", spelling={"DISALLOWED_HOST": "INVALID_REQUEST"})
 NOTIFICATIONS = Family(
     name="notifications",
     prefix="/api/v1/",
-    spelling={"UNAUTHENTICATED": "AUTH_INVALID_TOKEN"},
+    spelling={"UNAUTHENTICATED": "AUTH_INVALID_TOKEN", "DISALLOWED_HOST": "INVALID_REQUEST"},
 )
 ACTIONS = Family(
     name="actions",
     prefix="/actions/",
     spelling={
         "INVALID_REQUEST": "syntax_error",
+        "DISALLOWED_HOST": "parameter_error",
         "UNAUTHENTICATED": "auth_error",
         "FORBIDDEN": "auth_error",
         "NOT_FOUND": "not_found",
