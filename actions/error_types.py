@@ -9,7 +9,7 @@ them unchanged as `{"error": {"type", "message", "location", "suggestion"}}`. Th
 from enum import StrEnum
 from typing import Any
 
-from config.api.errors import ApiError, RateLimited
+from config.api.errors import ApiError
 
 
 class ErrorType(StrEnum):
@@ -71,8 +71,3 @@ class IdempotencyConflict(ApiError):
     status = 409
     code = ErrorType.CONFLICT.value
     default_message = "This Idempotency-Key was already used."
-
-
-class TriggerRateExceeded(RateLimited):
-    code = ErrorType.RATE_LIMIT_EXCEEDED.value
-    default_message = "Too many trigger requests; retry after the number of seconds in Retry-After."
