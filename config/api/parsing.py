@@ -1,9 +1,11 @@
 """Strict JSON bodies: an object, at most 64 KiB, sent as application/json, no NaN or Infinity,
 no NUL and no lone UTF-16 surrogate."""
 
+import io
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +14,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
 from config.api import errors
+from config.api.families import family_for_path
 
 
 def _refuse_constant(name: str) -> Any:
@@ -107,3 +110,29 @@ class StrictJSONParser(BaseParser):
         if len(raw) > settings.API_MAX_BODY_BYTES:
             raise errors.PayloadTooLarge()
         return parse_json_object(raw)
+
+
+class ChunkedBodies:
+    """WSGI middleware: a body sent with `Transfer-Encoding: chunked` is read like any other.
+
+    Django reads CONTENT_LENGTH bytes of a body, so without that header it reads none. Where the
+    server has decoded the chunks and ends the stream with the body (`wsgi.input_terminated`,
+    which gunicorn sets), an API body is read here up to one byte over the 64 KiB limit and handed
+    on with its length, so the size guard and the parse see it as if it had one: 413 when more
+    arrived, the body otherwise. Other paths are left as they are (a browser sends a length).
+    """
+
+    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
+        self.application = application
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if (
+            not environ.get("CONTENT_LENGTH")
+            and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+            and environ.get("wsgi.input_terminated")
+            and family_for_path(environ.get("PATH_INFO", "")) is not None
+        ):
+            raw = environ["wsgi.input"].read(settings.API_MAX_BODY_BYTES + 1)
+            environ["wsgi.input"] = io.BytesIO(raw)
+            environ["CONTENT_LENGTH"] = str(len(raw))
+        return self.application(environ, start_response)
