@@ -110,4 +110,3 @@ def test_forty_eight_guesses_at_once_check_at_most_five_passwords(gunicorn: Guni
     # The right password too is refused until the window ends: the account is what is protected.
     right = {"username": tenant.person.username, "password": "not-used-here-42"}
     assert requests.post(url, json=right, timeout=TIMEOUT).status_code == 429
-
