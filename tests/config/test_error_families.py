@@ -198,3 +198,9 @@ def test_a_database_error_is_logged_by_type_and_place_never_with_the_values_it_e
     assert "error_urls.py" in logged["exc_info"] and "in get" in logged["exc_info"]
     assert DATABASE_ECHO not in json_log.getvalue()
     assert "zelda" not in json_log.getvalue()
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("url", ["_test/whoami?cursor=a%00b", "_test/who%00ami"])
+def test_a_nul_in_the_url_is_400_in_the_family_body(api: Api, prefix: str, url: str) -> None:
+    assert_error(api.get(f"{prefix}{url}"), 400, FAMILIES[prefix]["invalid"])
