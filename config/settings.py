@@ -6,10 +6,13 @@ right for one process on one machine. Production sets DATABASE_URL and REDIS_URL
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from config.durations import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,6 +47,14 @@ def env_seconds(name: str, default: float) -> float:
     if not 0 <= seconds <= 3600:
         raise ImproperlyConfigured(f"{name} must be a number of seconds from 0 to 3600, not {value!r}")
     return seconds
+
+
+def env_duration(name: str, default: str) -> timedelta:
+    value = os.environ.get(name, "").strip() or default
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -167,6 +178,11 @@ OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 # How long an idle outbound connection may wait to be reused; 0 opens one per request.
 OUTBOUND_KEEP_ALIVE_SECONDS = env_seconds("OUTBOUND_KEEP_ALIVE_SECONDS", default=1.0)
 # Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
+# After a webhook secret is rotated, the previous one keeps signing (beside the new) this long.
+WEBHOOK_SECRET_OVERLAP = env_duration("WEBHOOK_SECRET_OVERLAP", "24h")
+# Fernet keys that encrypt webhook secrets at rest: the first encrypts, every one decrypts. Unset:
+# one key derived from SECRET_KEY (config/accounts/encryption.py); checked at start.
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS", [])
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
 
@@ -245,6 +261,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventStatusEnum": "config.outbound.models.WebhookEvent.Status",
+        "WebhookReplayStatusEnum": [("failed", "Failed"), ("delivered", "Delivered")],
+    },
 }
 
 # JSON lines on standard error; the request id rides on every line a request produces.

@@ -8,4 +8,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401 - registers the deploy checks
+        from config.accounts import checks as accounts_checks  # noqa: F401 - WEBHOOK_SECRET_KEYS
         from config.api import schema  # noqa: F401 - registers the OpenAPI security schemes

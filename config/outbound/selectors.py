@@ -1,9 +1,14 @@
+import base64
+import binascii
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from config.accounts.models import Service
+from config.api.errors import InvalidRequest, NotFound
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 
 
@@ -12,6 +17,7 @@ def webhook_event_list(
     service: Service | None = None,
     subject_ids: list[UUID] | None = None,
     status: str | None = None,
+    event_type: str | None = None,
     created_since: datetime | None = None,
 ) -> QuerySet[WebhookEvent]:
     """Events narrowed by whichever filters are given (e.g. to choose what to replay)."""
@@ -22,11 +28,102 @@ def webhook_event_list(
         events = events.filter(subject_id__in=subject_ids)
     if status is not None:
         events = events.filter(status=status)
+    if event_type is not None:
+        events = events.filter(event_type=event_type)
     if created_since is not None:
         events = events.filter(created_at__gte=created_since)
     return events
 
 
-def webhook_event_attempts(*, event: WebhookEvent) -> QuerySet[DeliveryAttempt]:
-    """The event's attempts, newest first; one without a duration is in flight or was lost."""
-    return DeliveryAttempt.objects.filter(event=event).order_by("-started_at", "-pk")
+def webhook_event_attempts(*, event: WebhookEvent, oldest_first: bool = False) -> QuerySet[DeliveryAttempt]:
+    """The event's attempts, newest first (or oldest first); one without a duration is in flight
+    or was lost."""
+    attempts = DeliveryAttempt.objects.filter(event=event).order_by("-started_at", "-pk")
+    return attempts.reverse() if oldest_first else attempts
+
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class EventCursor:
+    """Where a page of the delivery log ends: the last event's (created_at, id), newest first."""
+
+    created_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        raw = json.dumps([self.created_at.isoformat(), self.id]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> "EventCursor":
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            created_at, event_id = json.loads(raw)
+            cursor = cls(created_at=datetime.fromisoformat(created_at), id=event_id)
+        except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
+            cursor = None
+        if cursor is None or cursor.created_at.tzinfo is None or not isinstance(cursor.id, str):
+            raise InvalidRequest("cursor: not a cursor this server made.", details={"field": "cursor"})
+        return cursor
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[WebhookEvent]
+    # Each event's latest attempt, by event id (absent: no attempt yet).
+    last_attempts: dict[str, DeliveryAttempt]
+    next: EventCursor | None
+
+
+def webhook_events_page_for_service(
+    *,
+    service: Service,
+    status: str | None = None,
+    event_type: str | None = None,
+    created_since: datetime | None = None,
+    after: EventCursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> EventPage:
+    """One page of the service's delivery log, newest first, with each event's latest attempt.
+
+    Ordered by (created_at, id), the order of the indexes that start with the service (and its
+    status or type), so a page is one index range however many events the service has.
+    """
+    events = webhook_event_list(
+        service=service, status=status, event_type=event_type, created_since=created_since
+    )
+    if after is not None:
+        events = events.filter(
+            Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
+        )
+    page = list(events.order_by("-created_at", "-id")[: limit + 1])
+    cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        cursor = EventCursor(created_at=page[-1].created_at, id=page[-1].pk)
+    return EventPage(events=page, last_attempts=_last_attempts(page), next=cursor)
+
+
+def _last_attempts(events: list[WebhookEvent]) -> dict[str, DeliveryAttempt]:
+    if not events:
+        return {}
+    latest = (
+        DeliveryAttempt.objects.filter(event=OuterRef("pk")).order_by("-started_at", "-pk").values("pk")[:1]
+    )
+    attempt_ids = (
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in events])
+        .annotate(last_attempt_id=Subquery(latest))
+        .exclude(last_attempt_id__isnull=True)
+        .values_list("last_attempt_id", flat=True)
+    )
+    return {attempt.event_id: attempt for attempt in DeliveryAttempt.objects.filter(pk__in=list(attempt_ids))}
+
+
+def webhook_event_get_for_service(*, service: Service, webhook_id: str) -> WebhookEvent:
+    """The service's own event; another service's answers exactly like a missing one (404)."""
+    event = WebhookEvent.objects.filter(pk=webhook_id, service=service).first()
+    if event is None:
+        raise NotFound("There is no such webhook event.")
+    return event

@@ -1,21 +1,17 @@
-import re
 from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from actions.services.executions import executions_expire
-
-_DURATION = re.compile(r"(\d{1,9})([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from config.durations import parse_duration
 
 
-def parse_duration(value: str) -> timedelta:
-    """`30s`, `15m`, `24h`, `7d`: a whole number with a unit."""
-    match = _DURATION.fullmatch(value)
-    if match is None:
-        raise CommandError(f"{value!r} is not a duration; use a whole number with s, m, h or d, as in 24h")
-    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+def duration_option(value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
 
 
 class Command(BaseCommand):
@@ -34,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count them, change nothing.")
 
     def handle(self, *args: Any, older_than: str, dry_run: bool, **options: Any) -> None:
-        count = executions_expire(older_than=parse_duration(older_than), dry_run=dry_run)
+        count = executions_expire(older_than=duration_option(older_than), dry_run=dry_run)
         verb = "would be expired" if dry_run else "expired"
         noun = "execution" if count == 1 else "executions"
         self.stdout.write(f"{count} {noun} {verb} (pending for more than {older_than})")
