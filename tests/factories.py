@@ -1,8 +1,12 @@
+import uuid
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from config.accounts.models import Service
 from config.accounts.secrets import new_webhook_secret
+from config.outbound.models import DeliveryAttempt, WebhookEvent
 from conversations.models import Bot, Conversation
 
 
@@ -39,3 +43,27 @@ class ConversationFactory(factory.django.DjangoModelFactory):
 
     bot = factory.SubFactory(BotFactory)
     visitor_id = factory.Sequence(lambda n: f"visitor-{n}")
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEvent
+
+    service = factory.SubFactory(ServiceFactory)
+    event_type = "notification.responded"
+    subject_id = factory.LazyFunction(uuid.uuid4)
+    payload = factory.LazyAttribute(
+        lambda event: {"type": event.event_type, "notification_id": str(event.subject_id)}
+    )
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DeliveryAttempt
+
+    event = factory.SubFactory(WebhookEventFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    duration_ms = 40
+    status_code = 503
+    error = "answered 503"

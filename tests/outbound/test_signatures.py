@@ -44,7 +44,13 @@ def typescript_verifies(received: Received, secret: str) -> bool:
     headers = {name.lower(): value for name, value in received.headers.items()}
     given = json.dumps({"secret": secret, "headers": headers, "body": received.body.decode()})
     done = subprocess.run(
-        [NODE, "verify.mjs"], cwd=TYPESCRIPT, input=given, capture_output=True, text=True, timeout=60, check=True
+        [NODE, "verify.mjs"],
+        cwd=TYPESCRIPT,
+        input=given,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     return bool(json.loads(done.stdout)["ok"])
 
@@ -61,7 +67,9 @@ def hooked(settings: Settings, receivers: Callable[[Respond], Receiver]) -> tupl
 
 
 def deliver_one(service: Service, receiver: Receiver, **when: Any) -> Received:
-    webhook_enqueue(service=service, event_type="notification.responded", payload={"n": len(receiver.received)})
+    webhook_enqueue(
+        service=service, event_type="notification.responded", payload={"n": len(receiver.received)}
+    )
     assert webhook_deliver_next(**when) == Outcome.DELIVERED
     return receiver.received[-1]
 
