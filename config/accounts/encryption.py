@@ -6,7 +6,8 @@ the first encrypts, every one decrypts, so a new key goes first, `rotate_webhook
 re-encrypts every secret under it, and the old key can then be dropped. When the setting is unset,
 one key is derived from SECRET_KEY with HKDF under a purpose of its own (so it is no other use of
 SECRET_KEY); changing SECRET_KEY then makes the stored secrets unreadable, which is why production
-should set WEBHOOK_SECRET_KEYS.
+should set WEBHOOK_SECRET_KEYS. The derived key also decrypts (last) when the setting is set, so
+setting it for the first time loses nothing.
 """
 
 import base64
@@ -49,12 +50,13 @@ def key_errors(keys: list[str]) -> list[str]:
 
 @functools.lru_cache(maxsize=4)
 def _multi_fernet(keys: tuple[str, ...], secret_key: str) -> MultiFernet:
-    if not keys:
-        return MultiFernet([Fernet(derived_key(secret_key))])
     errors = key_errors(list(keys))
     if errors:
         raise ImproperlyConfigured(" ".join(errors))
-    return MultiFernet([Fernet(key) for key in keys])
+    # The derived key always decrypts last, so a deployment that starts setting
+    # WEBHOOK_SECRET_KEYS still reads what it stored before; `rotate_webhook_encryption` then
+    # moves every secret under the first key.
+    return MultiFernet([*(Fernet(key) for key in keys), Fernet(derived_key(secret_key))])
 
 
 def _fernet() -> MultiFernet:
