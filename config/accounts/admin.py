@@ -1,8 +1,9 @@
 """Admin for services and their credentials.
 
 Secrets never appear here: keys and tokens are shown by their display prefix, the webhook signing
-secret not at all. Rotating a service's key answers with a page that shows the new key once; it is
-not stored anywhere it could be shown again (no message cookie, no session, no log entry).
+secret not at all. Rotating a service's key (or its webhook secret) answers with a page that shows
+the new one once; it is not stored anywhere it could be shown again (no message cookie, no
+session, no log entry).
 """
 
 from django.contrib import admin, messages
