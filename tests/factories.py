@@ -1,5 +1,3 @@
-import uuid
-
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -46,24 +44,22 @@ class ConversationFactory(factory.django.DjangoModelFactory):
 
 
 class WebhookEventFactory(factory.django.DjangoModelFactory):
+    """A pending event, due now, as `webhook_enqueue` queues it."""
+
     class Meta:
         model = WebhookEvent
 
     service = factory.SubFactory(ServiceFactory)
-    event_type = "notification.responded"
-    subject_id = factory.LazyFunction(uuid.uuid4)
-    payload = factory.LazyAttribute(
-        lambda event: {"type": event.event_type, "notification_id": str(event.subject_id)}
-    )
+    event_type = "test.event"
+    payload = factory.LazyAttribute(lambda o: {"type": o.event_type})
     next_attempt_at = factory.LazyFunction(timezone.now)
 
 
 class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
+    """An attempt in flight (no duration yet), unless its outcome is given."""
+
     class Meta:
         model = DeliveryAttempt
 
     event = factory.SubFactory(WebhookEventFactory)
     started_at = factory.LazyFunction(timezone.now)
-    duration_ms = 40
-    status_code = 503
-    error = "answered 503"

@@ -2,6 +2,7 @@
 and secret rotation, each scoped to the calling service."""
 
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,8 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def event_at(service: Service, created_at: datetime, **fields: Any) -> WebhookEvent:
+    fields.setdefault("event_type", "notification.responded")
+    fields.setdefault("subject_id", uuid.uuid4())
     event = WebhookEventFactory(service=service, **fields)
     WebhookEvent.objects.filter(pk=event.pk).update(created_at=created_at)
     event.refresh_from_db()
@@ -62,9 +65,19 @@ def test_the_list_is_the_callers_own_events_newest_first_with_their_last_attempt
     newer = event_at(
         service, NOW - timedelta(hours=1), status="failed", attempt_count=2, attempts_since_queued=2
     )
-    DeliveryAttemptFactory(event=newer, started_at=NOW - timedelta(minutes=50), status_code=500)
     DeliveryAttemptFactory(
-        event=newer, started_at=NOW - timedelta(minutes=40), status_code=None, error="no answer within 10 s"
+        event=newer,
+        started_at=NOW - timedelta(minutes=50),
+        status_code=500,
+        error="answered 500",
+        duration_ms=9,
+    )
+    DeliveryAttemptFactory(
+        event=newer,
+        started_at=NOW - timedelta(minutes=40),
+        status_code=None,
+        error="no answer within 10 s",
+        duration_ms=40,
     )
     event_at(ServiceFactory(), NOW)  # another service's
 
@@ -143,7 +156,7 @@ def test_a_page_costs_the_same_few_queries_however_many_attempts(service: Servic
     for index in range(60):
         event = event_at(service, NOW - timedelta(seconds=index))
         for _ in range(index % 4):
-            DeliveryAttemptFactory(event=event)
+            DeliveryAttemptFactory(event=event, status_code=503, error="answered 503", duration_ms=40)
     with CaptureQueriesContext(connection) as queries:
         response = service_api.get(LIST)
     assert response.status_code == 200
@@ -183,8 +196,10 @@ def test_an_event_shows_its_payload_and_every_attempt_oldest_first(
     service: Service, service_api: Api
 ) -> None:
     event = event_at(service, NOW, status="delivered", delivered_at=NOW, attempt_count=2)
-    DeliveryAttemptFactory(event=event, started_at=NOW + timedelta(seconds=5), status_code=200, error="")
-    DeliveryAttemptFactory(event=event, started_at=NOW, status_code=503, duration_ms=12)
+    DeliveryAttemptFactory(
+        event=event, started_at=NOW + timedelta(seconds=5), status_code=200, error="", duration_ms=40
+    )
+    DeliveryAttemptFactory(event=event, started_at=NOW, status_code=503, error="answered 503", duration_ms=12)
 
     response = service_api.get(f"{LIST}/{event.pk}")
 
