@@ -115,13 +115,15 @@ def _last_attempts(events: list[WebhookEvent]) -> dict[str, DeliveryAttempt]:
     latest = (
         DeliveryAttempt.objects.filter(event=OuterRef("pk")).order_by("-started_at", "-pk").values("pk")[:1]
     )
+    # One index probe per event (attempt_event_time, read backwards); events without an attempt
+    # yet give None, dropped here rather than by a second copy of the subquery in the SQL.
     attempt_ids = (
         WebhookEvent.objects.filter(pk__in=[event.pk for event in events])
         .annotate(last_attempt_id=Subquery(latest))
-        .exclude(last_attempt_id__isnull=True)
         .values_list("last_attempt_id", flat=True)
     )
-    return {attempt.event_id: attempt for attempt in DeliveryAttempt.objects.filter(pk__in=list(attempt_ids))}
+    chosen = [attempt_id for attempt_id in attempt_ids if attempt_id is not None]
+    return {attempt.event_id: attempt for attempt in DeliveryAttempt.objects.filter(pk__in=chosen)}
 
 
 def webhook_event_get_for_service(*, service: Service, webhook_id: str) -> WebhookEvent:
