@@ -31,7 +31,7 @@ from notifications.errors import (
     NotificationInvalidated,
 )
 from notifications.models import Notification, NotificationStatus, open_at, overdue_at
-from notifications.render import responder_render
+from notifications.serializers import responder_render
 from notifications.validation import actions_validate, response_data_validate
 
 RESPONDED_EVENT = "notification.responded"

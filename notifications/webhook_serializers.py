@@ -7,10 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.api.fields import PassThroughField, Rfc3339Field
+from config.api.serializers import OutputSerializer
+from config.api.timestamps import rfc3339
 from config.outbound.models import DeliveryAttempt, WebhookEvent
-from config.outbound.selectors import EventPage
-from notifications.schema import AnyJsonField
-from notifications.views import Rfc3339Field
 
 
 @extend_schema_field({"type": "string", "nullable": True})
@@ -21,11 +21,15 @@ class BlankAsNullField(serializers.Field):
         return value or None
 
 
-class WebhookAttemptOutput(serializers.Serializer[DeliveryAttempt]):
+class WebhookAttemptOutput(OutputSerializer):
     at = Rfc3339Field(source="started_at")
     status_code = serializers.IntegerField(allow_null=True, help_text="null: no HTTP answer")
     error = BlankAsNullField(help_text="null after a 2xx")
     duration_ms = serializers.IntegerField(allow_null=True, help_text="null: in flight, or the worker died")
+
+
+def attempt_render(attempt: DeliveryAttempt | None) -> dict[str, Any] | None:
+    return None if attempt is None else WebhookAttemptOutput.render(attempt)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -38,10 +42,11 @@ class NextAttemptField(serializers.Field):
     def to_representation(self, event: WebhookEvent) -> str | None:
         if event.status != WebhookEvent.Status.PENDING:
             return None
-        return Rfc3339Field().to_representation(event.next_attempt_at)
+        return rfc3339(event.next_attempt_at)
 
 
-class WebhookEventOutput(serializers.Serializer[WebhookEvent]):
+# An event of the log; rendered with `last_attempts=` (each event's latest attempt, by event id).
+class WebhookEventOutput(OutputSerializer):
     webhook_id = serializers.CharField(source="pk", help_text="the `webhook-id` header of every send")
     type = serializers.CharField(source="event_type")
     status = serializers.ChoiceField(choices=WebhookEvent.Status.choices)
@@ -53,38 +58,29 @@ class WebhookEventOutput(serializers.Serializer[WebhookEvent]):
 
     @extend_schema_field(WebhookAttemptOutput(allow_null=True))
     def get_last_attempt(self, event: WebhookEvent) -> dict[str, Any] | None:
-        attempt = self.context["last_attempts"].get(event.pk)
-        return None if attempt is None else WebhookAttemptOutput(attempt).data
+        return attempt_render(self.context["last_attempts"].get(event.pk))
 
 
+# One event with its payload and every attempt; rendered with `attempt_log=` (oldest first) too.
 class WebhookEventDetailOutput(WebhookEventOutput):
-    payload = AnyJsonField(allow_null=True, help_text="the JSON sent (or to be sent); null once purged")
+    payload = PassThroughField(allow_null=True, help_text="the JSON sent (or to be sent); null once purged")
     attempt_log = serializers.SerializerMethodField(help_text="every attempt, oldest first")
 
     @extend_schema_field(WebhookAttemptOutput(many=True))
-    def get_attempt_log(self, event: WebhookEvent) -> list[dict[str, Any]]:
-        return list(WebhookAttemptOutput(self.context["attempt_log"], many=True).data)
+    def get_attempt_log(self, event: WebhookEvent) -> list[dict[str, Any] | None]:
+        return [attempt_render(attempt) for attempt in self.context["attempt_log"]]
 
 
-class WebhookEventPageOutput(serializers.Serializer[EventPage]):
-    results = serializers.SerializerMethodField()
-    next = serializers.SerializerMethodField()
-
-    @extend_schema_field(WebhookEventOutput(many=True))
-    def get_results(self, page: EventPage) -> list[dict[str, Any]]:
-        context = {"last_attempts": page.last_attempts}
-        return [WebhookEventOutput(event, context=context).data for event in page.events]
-
-    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
-    def get_next(self, page: EventPage) -> str | None:
-        return self.context["next_url"]
+class WebhookEventPageOutput(OutputSerializer):
+    results = WebhookEventOutput(many=True)
+    next = serializers.URLField(allow_null=True)
 
 
-class QueuedOutput(serializers.Serializer[int]):
+class QueuedOutput(OutputSerializer):
     queued = serializers.IntegerField(source="*", help_text="how many events were queued again")
 
 
-class WebhookSecretOutput(serializers.Serializer[Any]):
+class WebhookSecretOutput(OutputSerializer):
     webhook_secret = serializers.CharField(source="secret", help_text="`whsec_...`, shown only here")
     previous_valid_until = Rfc3339Field(
         help_text="until then every request is signed with the previous secret too"

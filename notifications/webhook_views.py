@@ -9,14 +9,16 @@ same 404 as a missing one (the selector is scoped to the caller).
 from typing import Any
 from urllib.parse import urlencode
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.accounts.services import service_webhook_secret_rotate
-from config.api.errors import InvalidRequest
-from config.api.parsing import json_body
+from config.api.errors import ApiError, InvalidRequest
+from config.api.families import Family, InputProblem
+from config.api.fields import Rfc3339Field, StrictCharField, StrictChoiceField
 from config.api.serializers import InputSerializer
 from config.api.views import ServiceApiView
 from config.outbound.models import WebhookEvent
@@ -28,8 +30,7 @@ from config.outbound.selectors import (
     webhook_events_page_for_service,
 )
 from config.outbound.services import webhook_replay, webhooks_replay
-from notifications import schema
-from notifications.views import Rfc3339Field, StrictCharField, validated
+from notifications.serializers import INVALID, UNAUTHENTICATED, error
 from notifications.webhook_serializers import (
     QueuedOutput,
     WebhookEventDetailOutput,
@@ -54,31 +55,53 @@ EVENT_EXAMPLE: dict[str, Any] = {
     "last_attempt": ATTEMPT_EXAMPLE,
     "next_attempt_at": None,
 }
-NOT_FOUND = schema.error("NOT_FOUND: no such event, or another service's")
+NOT_FOUND = error("NOT_FOUND: no such event, or another service's")
 
 
-def no_fields_body(request: Request) -> None:
-    """These POSTs take no fields: no body at all, or a JSON object (contract 0) that is empty."""
-    if request._request.body.strip() and json_body(request):
-        raise InvalidRequest("This request takes no fields; send no body, or {}.")
+class NoFieldsInput(InputSerializer):
+    """The body of a POST that takes no fields: none at all, or a JSON object (contract 0) that is
+    empty."""
+
+    refuse_unknown = True
+
+    @classmethod
+    def check(cls, request: Request) -> None:
+        if request._request.body.strip():
+            cls.from_request(request)
+
+    @classmethod
+    def input_error(cls, family: Family, problem: InputProblem) -> ApiError:
+        return InvalidRequest("This request takes no fields; send no body, or {}.")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class EventCursorField(serializers.Field):
+    """The previous page's `next` cursor; empty is the same as none."""
+
+    default_error_messages = {"invalid": "not a cursor this server made."}
+
+    def to_internal_value(self, data: Any) -> EventCursor | None:
+        if data == "":
+            return None
+        try:
+            return EventCursor.decode(data)
+        except ValueError:
+            self.fail("invalid")
 
 
 class WebhookEventsApi(ServiceApiView):
     class ListQuery(InputSerializer):
-        status = serializers.ChoiceField(choices=WebhookEvent.Status.values, required=False)
-        type = StrictCharField(max_length=64, required=False)
-        since = Rfc3339Field(required=False)
-        cursor = StrictCharField(max_length=512, required=False)
+        status = StrictChoiceField(choices=WebhookEvent.Status.values, required=False)
+        type = StrictCharField(
+            max_length=64, required=False, help_text="an event type, e.g. notification.responded"
+        )
+        since = Rfc3339Field(required=False, help_text="RFC 3339: events created at or after it")
+        cursor = EventCursorField(required=False, help_text="from the previous page's `next`")
 
     @extend_schema(
         operation_id="webhook_event_list",
-        parameters=[
-            OpenApiParameter("status", enum=WebhookEvent.Status.values),
-            OpenApiParameter("type", str, description="an event type, e.g. notification.responded"),
-            OpenApiParameter("since", str, description="RFC 3339: events created at or after it"),
-            OpenApiParameter("cursor", str, description="from the previous page's `next`"),
-        ],
-        responses={200: WebhookEventPageOutput, 400: schema.INVALID, 401: schema.UNAUTHENTICATED},
+        parameters=[ListQuery],
+        responses={200: WebhookEventPageOutput, 400: INVALID, 401: UNAUTHENTICATED},
         examples=[
             OpenApiExample(
                 "A page",
@@ -89,31 +112,28 @@ class WebhookEventsApi(ServiceApiView):
         ],
     )
     def get(self, request: Request) -> Response:
-        # Parameters this list does not take are ignored, as a link with extra ones should still work.
-        known = self.ListQuery().fields
-        query = validated(
-            self.ListQuery, {key: value for key, value in request.query_params.items() if key in known}
-        )
+        query = self.ListQuery.from_query(request)
         page = webhook_events_page_for_service(
             service=self.service(request),
             status=query.get("status"),
             event_type=query.get("type"),
             created_since=query.get("since"),
-            after=EventCursor.decode(query["cursor"]) if "cursor" in query else None,
+            after=query.get("cursor"),
         )
         next_url = None
         if page.next is not None:
             params = {key: value for key, value in request.query_params.items() if key != "cursor"}
             params["cursor"] = page.next.encode()
             next_url = request.build_absolute_uri(f"{request.path}?{urlencode(params)}")
-        return Response(WebhookEventPageOutput(page, context={"next_url": next_url}).data)
+        body = {"results": page.events, "next": next_url}
+        return Response(WebhookEventPageOutput.render(body, last_attempts=page.last_attempts))
 
 
 class WebhookEventDetailApi(ServiceApiView):
     @extend_schema(
         operation_id="webhook_event_get",
         parameters=[WEBHOOK_ID],
-        responses={200: WebhookEventDetailOutput, 401: schema.UNAUTHENTICATED, 404: NOT_FOUND},
+        responses={200: WebhookEventDetailOutput, 401: UNAUTHENTICATED, 404: NOT_FOUND},
         examples=[
             OpenApiExample(
                 "A failed event",
@@ -138,11 +158,10 @@ class WebhookEventDetailApi(ServiceApiView):
     def get(self, request: Request, webhook_id: str) -> Response:
         event = webhook_event_get_for_service(service=self.service(request), webhook_id=webhook_id)
         attempt_log = list(webhook_event_attempts(event=event, oldest_first=True))
-        context = {
-            "attempt_log": attempt_log,
-            "last_attempts": {event.pk: attempt_log[-1]} if attempt_log else {},
-        }
-        return Response(WebhookEventDetailOutput(event, context=context).data)
+        last_attempts = {event.pk: attempt_log[-1]} if attempt_log else {}
+        return Response(
+            WebhookEventDetailOutput.render(event, attempt_log=attempt_log, last_attempts=last_attempts)
+        )
 
 
 class WebhookEventReplayApi(ServiceApiView):
@@ -152,22 +171,22 @@ class WebhookEventReplayApi(ServiceApiView):
         request=None,
         responses={
             202: QueuedOutput,
-            400: schema.INVALID,
-            401: schema.UNAUTHENTICATED,
+            400: INVALID,
+            401: UNAUTHENTICATED,
             404: NOT_FOUND,
-            409: schema.error("PAYLOAD_PURGED: the payload is gone, nothing to send again"),
+            409: error("PAYLOAD_PURGED: the payload is gone, nothing to send again"),
         },
         examples=[OpenApiExample("Queued", value={"queued": 1}, response_only=True, status_codes=["202"])],
     )
     def post(self, request: Request, webhook_id: str) -> Response:
         event = webhook_event_get_for_service(service=self.service(request), webhook_id=webhook_id)
-        no_fields_body(request)
-        return Response(QueuedOutput(webhook_replay(event=event)).data, status=202)
+        NoFieldsInput.check(request)
+        return Response(QueuedOutput.render(webhook_replay(event=event)), status=202)
 
 
 class WebhookEventsReplayApi(ServiceApiView):
     class ReplayInput(InputSerializer):
-        status = serializers.ChoiceField(
+        status = StrictChoiceField(
             choices=[WebhookEvent.Status.FAILED.value, WebhookEvent.Status.DELIVERED.value]
         )
         since = Rfc3339Field(help_text="events created at or after it")
@@ -175,7 +194,7 @@ class WebhookEventsReplayApi(ServiceApiView):
     @extend_schema(
         operation_id="webhook_events_replay",
         request=ReplayInput,
-        responses={202: QueuedOutput, 400: schema.INVALID, 401: schema.UNAUTHENTICATED},
+        responses={202: QueuedOutput, 400: INVALID, 401: UNAUTHENTICATED},
         examples=[
             OpenApiExample(
                 "Every failed event since the outage began",
@@ -186,18 +205,18 @@ class WebhookEventsReplayApi(ServiceApiView):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = validated(self.ReplayInput, json_body(request))
+        data = self.ReplayInput.from_request(request)
         events = webhook_event_list(
             service=self.service(request), status=data["status"], created_since=data["since"]
         )
-        return Response(QueuedOutput(webhooks_replay(events=events)).data, status=202)
+        return Response(QueuedOutput.render(webhooks_replay(events=events)), status=202)
 
 
 class WebhookSecretRotateApi(ServiceApiView):
     @extend_schema(
         operation_id="webhook_secret_rotate",
         request=None,
-        responses={200: WebhookSecretOutput, 400: schema.INVALID, 401: schema.UNAUTHENTICATED},
+        responses={200: WebhookSecretOutput, 400: INVALID, 401: UNAUTHENTICATED},
         examples=[
             OpenApiExample(
                 "Rotated",
@@ -211,8 +230,8 @@ class WebhookSecretRotateApi(ServiceApiView):
         ],
     )
     def post(self, request: Request) -> Response:
-        no_fields_body(request)
+        NoFieldsInput.check(request)
         rotated = service_webhook_secret_rotate(service=self.service(request))
-        response = Response(WebhookSecretOutput(rotated).data)
+        response = Response(WebhookSecretOutput.render(rotated))
         response["Cache-Control"] = "no-store"
         return response

@@ -66,12 +66,6 @@ class MethodNotAllowed(ApiError):
     default_message = "This method is not allowed here."
 
 
-class Conflict(ApiError):
-    status = 409
-    code = "CONFLICT"
-    default_message = "The request conflicts with the current state."
-
-
 class PayloadTooLarge(ApiError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"

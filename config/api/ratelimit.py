@@ -15,12 +15,14 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django_ratelimit import ALL
-from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key
 from django_redis.cache import RedisCache
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from config.formats import parse_rate
 
 # Create the window's counter with its expiry if it is new, then count: one atomic command.
 COUNT_SCRIPT = "redis.call('SET', KEYS[1], 0, 'NX', 'EX', ARGV[1]) return redis.call('INCR', KEYS[1])"
@@ -53,7 +55,7 @@ def rate_limit_hit(*, group: str, subject: str, rate: str) -> dict[str, Any] | N
     (`count`, `limit`, `should_limit`, `time_left`), or None when rate limiting is switched off."""
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
-    limit, period = _split_rate(rate)
+    limit, period = parse_rate(rate)
     window = _get_window(subject, period)
     key = _make_cache_key(group, window, rate, subject, ALL)
     cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]

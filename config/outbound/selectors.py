@@ -8,7 +8,7 @@ from uuid import UUID
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from config.accounts.models import Service
-from config.api.errors import InvalidRequest, NotFound
+from config.api.errors import NotFound
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 
 
@@ -58,14 +58,15 @@ class EventCursor:
 
     @classmethod
     def decode(cls, value: str) -> "EventCursor":
+        """The cursor `encode` made, or ValueError (a time without its zone included)."""
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             created_at, event_id = json.loads(raw)
             cursor = cls(created_at=datetime.fromisoformat(created_at), id=event_id)
         except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
-            cursor = None
-        if cursor is None or cursor.created_at.tzinfo is None or not isinstance(cursor.id, str):
-            raise InvalidRequest("cursor: not a cursor this server made.", details={"field": "cursor"})
+            raise ValueError("not a cursor this server made") from None
+        if cursor.created_at.tzinfo is None or not isinstance(cursor.id, str):
+            raise ValueError("not a cursor this server made")
         return cursor
 
 

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from actions.models import ActionTrigger
 from config.admin import RELATED_LOOKUP_LIMIT
 from config.outbound.models import WebhookEvent
+from tests.actions.execution_factories import ExecutionFactory
 from tests.admin.conftest import CONTACT_SUBMISSIONS, EXPORT, SUMMARY
-from tests.admin.factories import ExecutionFactory, World
-from tests.factories import BotFactory, ServiceFactory
+from tests.admin.factories import World
+from tests.factories import BotFactory, ServiceFactory, WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -178,12 +179,7 @@ def test_services_are_picked_by_name_and_actions_by_their_action_id(
     admin_client: Client, world: World
 ) -> None:
     other = ServiceFactory(name="globex")
-    foreign = WebhookEvent.objects.create(
-        service=other,
-        event_type="test.event",
-        payload={"type": "test.event"},
-        next_attempt_at=world.pending.created_at,
-    )
+    foreign = WebhookEventFactory(service=other, event_type="test.event")
 
     outbox = get(admin_client, "/admin/outbound/webhookevent/?service=globex")
     assert foreign.pk in outbox and "test.event" in outbox

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.accounts.services import service_key_revoke
+from config.accounts.services import credential_revoke
 from tests.helpers import Api, assert_error, service_key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.config.error_urls")]
@@ -133,5 +133,5 @@ def test_a_valid_service_key_authenticates(service_api: Api, prefix: str, servic
 def test_a_revoked_service_key_is_401(api: Api, service) -> None:  # type: ignore[no-untyped-def]
     secret = service_key_for(service)
     assert api.as_(secret).get("/v1/_test/whoami").status_code == 200
-    service_key_revoke(key=service.keys.get())
+    credential_revoke(credential=service.keys.get())
     assert_error(api.as_(secret).get("/v1/_test/whoami"), 401, "UNAUTHENTICATED")

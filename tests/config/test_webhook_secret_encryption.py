@@ -124,7 +124,7 @@ def test_an_invalid_key_fails_the_system_check_naming_its_position_not_its_value
     result = manage("check", DEBUG="true", WEBHOOK_SECRET_KEYS=f"{KEY_A},not-a-fernet-key")
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "accounts.E001" in output and "key 2 of 2 is not a Fernet key" in output
+    assert "config.E013" in output and "key 2 of 2 is not a Fernet key" in output
     assert "not-a-fernet-key" not in output and KEY_A not in output
 
 
@@ -136,17 +136,20 @@ def test_valid_keys_pass_the_system_check() -> None:
 def test_the_wsgi_application_refuses_to_start_with_an_invalid_key() -> None:
     result = run_python("import config.wsgi", DEBUG="true", WEBHOOK_SECRET_KEYS="short")
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr and "is not a Fernet key" in result.stderr
+    assert "ImproperlyConfigured" in result.stderr and "config.E013" in result.stderr
+    assert "is not a Fernet key" in result.stderr
     assert run_python("import config.wsgi", DEBUG="true", WEBHOOK_SECRET_KEYS=KEY_A).returncode == 0
 
 
 def test_the_overlap_is_a_duration_setting_defaulting_to_24h() -> None:
     code = (
         "import django; django.setup(); from django.conf import settings; "
-        "print(settings.WEBHOOK_SECRET_OVERLAP.total_seconds())"
+        "from config.formats import parse_duration; "
+        "print(parse_duration(settings.WEBHOOK_SECRET_OVERLAP).total_seconds())"
     )
     assert run_python(code, DEBUG="true").stdout.strip() == str(timedelta(hours=24).total_seconds())
     assert run_python(code, DEBUG="true", WEBHOOK_SECRET_OVERLAP="90m").stdout.strip() == "5400.0"
-    refused = run_python(code, DEBUG="true", WEBHOOK_SECRET_OVERLAP="a day")
+    refused = manage("check", DEBUG="true", WEBHOOK_SECRET_OVERLAP="a day")
     assert refused.returncode != 0
+    assert "config.E012" in refused.stderr
     assert "WEBHOOK_SECRET_OVERLAP: 'a day' is not a duration" in refused.stderr

@@ -147,6 +147,18 @@ def test_the_status_filter_uses_the_status_as_read_now(person_api: Api, person: 
         ({"cursor": "WzEsMl0"}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b'["2020-01-01T00:00:00+00:00", 5]').decode()}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b'{"a": 1}').decode()}, "cursor"),
+        # A time without its zone: compared with the rows' times it would be read in some zone.
+        (
+            {
+                "cursor": base64.urlsafe_b64encode(
+                    f'["2020-01-01T00:00:00", "{uuid.uuid4()}"]'.encode()
+                ).decode()
+            },
+            "cursor",
+        ),
+        ({"status": ""}, "status"),
+        ({"limit": ""}, "limit"),
+        ({"limit": "+5"}, "limit"),
         ({"limit": "\u00b2"}, "limit"),
     ],
 )
@@ -205,3 +217,12 @@ def test_an_unknown_notification_is_404(person_api: Api, notification_id: str) -
 
 def test_an_unknown_route_under_the_family_is_404_in_its_shape(person_api: Api) -> None:
     assert_error(person_api.get("/api/v1/client/nothing-here"), 404, "NOT_FOUND")
+
+
+def test_an_empty_cursor_is_the_first_page_and_unknown_parameters_are_ignored(
+    person_api: Api, person: Any
+) -> None:
+    made = NotificationFactory(recipient=person)
+    response = person_api.get(INBOX, cursor="", utm_source="mail")
+    assert response.status_code == 200
+    assert [item["notification_id"] for item in response.json()["results"]] == [str(made.pk)]

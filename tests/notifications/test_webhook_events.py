@@ -327,7 +327,7 @@ def test_rotating_the_secret_answers_the_new_one_and_when_the_previous_stops(
     service: Service, service_api: Api, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    settings.WEBHOOK_SECRET_OVERLAP = timedelta(hours=6)
+    settings.WEBHOOK_SECRET_OVERLAP = "6h"
     old = service.webhook_secret
     before = timezone.now()
 
@@ -372,7 +372,7 @@ def test_concurrent_rotations_follow_each_other_and_lose_no_secret() -> None:
 def test_the_admin_rotates_the_webhook_secret_through_the_same_service(
     client: Client, service: Service, settings: Settings
 ) -> None:
-    settings.WEBHOOK_SECRET_OVERLAP = timedelta(hours=1)
+    settings.WEBHOOK_SECRET_OVERLAP = "1h"
     old = service.webhook_secret
     admin = UserFactory(is_staff=True, is_superuser=True)
     client.force_login(admin)

@@ -90,7 +90,7 @@ def test_a_webhook_verifies_with_the_services_secret_in_python_and_typescript(
 def test_during_the_overlap_both_secrets_verify_and_after_it_only_the_new_one(
     hooked: tuple[Service, Receiver], settings: Settings
 ) -> None:
-    settings.WEBHOOK_SECRET_OVERLAP = timedelta(hours=2)
+    settings.WEBHOOK_SECRET_OVERLAP = "2h"
     service, receiver = hooked
     old = service.webhook_secret
     rotated = service_webhook_secret_rotate(service=service)
@@ -130,7 +130,7 @@ def test_rotating_again_within_the_window_drops_the_oldest_secret(
 def test_an_overlap_of_zero_signs_with_the_new_secret_only(
     hooked: tuple[Service, Receiver], settings: Settings
 ) -> None:
-    settings.WEBHOOK_SECRET_OVERLAP = timedelta(0)
+    settings.WEBHOOK_SECRET_OVERLAP = "0s"
     service, receiver = hooked
     old = service.webhook_secret
     new = service_webhook_secret_rotate(service=service).secret

@@ -1,17 +1,9 @@
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from actions.services.executions import executions_expire
-from config.durations import parse_duration
-
-
-def duration_option(value: str) -> timedelta:
-    try:
-        return parse_duration(value)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+from config.formats import parse_duration
 
 
 class Command(BaseCommand):
@@ -30,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count them, change nothing.")
 
     def handle(self, *args: Any, older_than: str, dry_run: bool, **options: Any) -> None:
-        count = executions_expire(older_than=duration_option(older_than), dry_run=dry_run)
+        try:
+            age = parse_duration(older_than)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        count = executions_expire(older_than=age, dry_run=dry_run)
         verb = "would be expired" if dry_run else "expired"
         noun = "execution" if count == 1 else "executions"
         self.stdout.write(f"{count} {noun} {verb} (pending for more than {older_than})")

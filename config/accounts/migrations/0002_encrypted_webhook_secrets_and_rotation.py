@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='service',
             name='previous_secret_valid_until',
-            field=models.DateTimeField(blank=True, null=True),
+            field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
             model_name='service',
