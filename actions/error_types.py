@@ -7,7 +7,7 @@ shared codes (`NOT_FOUND`, `UNAUTHENTICATED`, ...) are spelled for this family b
 `parameter_error`) that every /actions body, query and header check raises.
 """
 
-from config.api.errors import ApiError, RateLimited
+from config.api.errors import ApiError
 from config.api.families import ActionsErrorType
 
 
@@ -21,8 +21,3 @@ class IdempotencyConflict(ApiError):
     status = 409
     code = ActionsErrorType.CONFLICT.value
     default_message = "This Idempotency-Key was already used."
-
-
-class TriggerRateExceeded(RateLimited):
-    code = ActionsErrorType.RATE_LIMIT_EXCEEDED.value
-    default_message = "Too many trigger requests; retry after the number of seconds in Retry-After."

@@ -35,7 +35,7 @@ COUNT_CAP = 10_000
 RELATED_LOOKUP_LIMIT = 20
 
 # What a declared list filter puts in the query string after its field name.
-_FILTER_LOOKUPS = frozenset({"exact", "isnull", "in", "gte", "gt", "lte", "lt", "id", "pk"})
+_FILTER_LOOKUPS = frozenset({"exact", "isnull", "isempty", "in", "gte", "gt", "lte", "lt", "id", "pk"})
 
 
 class CappedCountPaginator(Paginator):

@@ -104,6 +104,8 @@ class WidgetFamily(Family):
     name = "widget"
     prefix = "/v1/"
     refuses_unknown_fields = False
+    # A disallowed Host is a bad request, spelled as each family spells one (contract 0).
+    spelling = {"DISALLOWED_HOST": "INVALID_REQUEST"}
 
     def body(self, error: ApiError) -> dict[str, Any]:
         return {"error": {"code": self.code_for(error), "message": error.message}}
@@ -117,7 +119,7 @@ class NotificationsFamily(Family):
 
     name = "notifications"
     prefix = "/api/v1/"
-    spelling = {"UNAUTHENTICATED": "AUTH_INVALID_TOKEN"}
+    spelling = {"UNAUTHENTICATED": "AUTH_INVALID_TOKEN", "DISALLOWED_HOST": "INVALID_REQUEST"}
 
     def body(self, error: ApiError) -> dict[str, Any]:
         inner: dict[str, Any] = {"code": self.code_for(error), "message": error.message}
@@ -154,6 +156,7 @@ class ActionsFamily(Family):
     prefix = "/actions/"
     spelling = {
         "INVALID_REQUEST": ActionsErrorType.SYNTAX_ERROR,
+        "DISALLOWED_HOST": ActionsErrorType.PARAMETER_ERROR,
         "UNAUTHENTICATED": ActionsErrorType.AUTH_ERROR,
         "FORBIDDEN": ActionsErrorType.AUTH_ERROR,
         "NOT_FOUND": ActionsErrorType.NOT_FOUND,

@@ -101,6 +101,15 @@ def test_successful_logins_are_not_counted(client: Client, person: Any) -> None:
         assert login(client, person.username, PASSWORD).status_code == 200
 
 
+def test_a_success_takes_back_its_own_count_not_the_failures_before_it(client: Client, person: Any) -> None:
+    for _ in range(PER_USERNAME - 1):
+        assert_error(login(client, person.username, "wrong", address="10.1.0.1"), 401, "AUTH_INVALID_TOKEN")
+    assert login(client, person.username, PASSWORD, address="10.1.0.2").status_code == 200
+    # The failures before the success still count: one more, and the account is locked.
+    assert_error(login(client, person.username, "wrong", address="10.1.0.3"), 401, "AUTH_INVALID_TOKEN")
+    assert_error(login(client, person.username, PASSWORD, address="10.1.0.4"), 429, "RATE_LIMITED")
+
+
 # --- GET /client/notifications ------------------------------------------------------------------
 
 
