@@ -5,6 +5,7 @@ import shlex
 from datetime import timedelta
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from notifications.models import Notification, NotificationStatus, open_at
@@ -94,4 +95,6 @@ def seed(context: dict[str, Any]) -> list[str]:
         f"  list them:  curl -s -H {auth} '{base}/api/v1/client/notifications?status=pending'",
         f"  answer one: curl -s -X POST -H {auth} -H 'Content-Type: application/json' "
         f"-d {shlex.quote(answer)} {base}/api/v1/client/respond",
+        f"  then see its answer and webhook delivery: "
+        f"{base}{reverse('admin:notifications_notification_change', args=[approval.pk])}",
     ]
