@@ -88,7 +88,10 @@ def main(argv: list[str] | None = None) -> None:
     secret = os.environ.get(SECRET_VARIABLE, "")
     if not secret.startswith("whsec_"):
         raise SystemExit(f"{SECRET_VARIABLE} must hold the demo service's whsec_ secret.")
-    server = ThreadingHTTPServer((options.host, options.port), handler_for(Webhook(secret)))
+    try:
+        server = ThreadingHTTPServer((options.host, options.port), handler_for(Webhook(secret)))
+    except OSError as exc:
+        raise SystemExit(f"Cannot listen on {options.host}:{options.port}: {exc.strerror}.") from None
     sys.stdout.write(f"listening on http://{options.host}:{options.port}/\n")
     sys.stdout.flush()
     try:

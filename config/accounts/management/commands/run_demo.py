@@ -185,7 +185,7 @@ class Command(BaseCommand):
                 group.stop()
         group.say("The demo has stopped.")
         if failed:
-            raise CommandError("A process of the demo exited on its own; see its lines above.")
+            raise CommandError("The demo could not run on; see the lines above.")
 
     def _run(
         self,
@@ -226,7 +226,10 @@ class Command(BaseCommand):
         while not (_accepts(host, port) and _accepts("127.0.0.1", receiver_port)):
             if stop.is_set():
                 return False
-            if died() or time.monotonic() > ready_by:
+            if died():
+                return True
+            if time.monotonic() > ready_by:
+                group.say(f"The server or the receiver accepted no connection within {READY_SECONDS} s.")
                 return True
             stop.wait(0.2)
         group.say(self._where_to_look(base_url=base_url, receiver_port=receiver_port))
