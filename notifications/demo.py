@@ -6,6 +6,7 @@ import shlex
 from datetime import timedelta
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from config.outbound.models import DeliveryAttempt, WebhookEvent
@@ -107,6 +108,8 @@ def seed(context: dict[str, Any]) -> list[str]:
         f"  list them:  curl -s -H {auth} '{base}/api/v1/client/notifications?status=pending'",
         f"  answer one: curl -s -X POST -H {auth} -H 'Content-Type: application/json' "
         f"-d {shlex.quote(answer)} {base}/api/v1/client/respond",
+        f"  then see its answer and webhook delivery: "
+        f"{base}{reverse('admin:notifications_notification_change', args=[approval.pk])}",
         f"Delivery log of {service.name}'s webhooks: one delivered after a retry, one failed.",
         f"  read it:    curl -s -H {service_auth} '{base}/api/v1/webhook-events?status=failed'",
         f"  replay:     curl -s -X POST -H {service_auth} -H 'Content-Type: application/json' "
