@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo receiver's port; run_demo picks PORT + 1 when it is empty.
+RECEIVER_PORT ?=
 
 .PHONY: install run test lint format lock bench clean
 
@@ -19,10 +21,12 @@ $(VENV)/.installed: requirements/dev.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
+# The demo: seeded, then the server, a webhook worker, a receiver for the demo service's webhooks
+# and the scheduled commands, all stopped by one Ctrl-C (config/accounts/management/commands/run_demo.py).
 run: install
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input -v 0
-	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT) \
+		$(if $(RECEIVER_PORT),--receiver-port $(RECEIVER_PORT))
 
 # The TypeScript Standard Webhooks library, for the test that verifies our signatures with it.
 SIGNATURE_CHECK := tests/outbound/typescript

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 from django.utils import timezone
 
 from config.api.timestamps import rfc3339
@@ -162,15 +163,18 @@ def seed(context: dict[str, Any]) -> list[str]:
         f"  list them:  curl -s -H {auth} '{base}/api/v1/client/notifications?status=pending'",
         f"  answer one: curl -s -X POST -H {auth} -H 'Content-Type: application/json' "
         f"-d {shlex.quote(answer)} {base}/api/v1/client/respond",
+        f"  then see its answer and webhook delivery: "
+        f"{base}{reverse('admin:notifications_notification_change', args=[approval.pk])}",
         f"  for {person.get_username()} and {sam.get_username()} (password {SECOND_PERSON[1]}): "
         f"{SHARED['title']!r}: whoever answers first decides, the other meets 409.",
         f"  default outcome: {DEFAULTS['title']!r} reads as responded (responder null, defaulted true) "
         f"from {rfc3339(defaults.deadline) if defaults.deadline else 'its deadline'} on; "
-        "run `manage.py expire_notifications` after that to record it and queue its webhook:",
+        "the scheduler's expire_notifications records it within a minute after (the receiver then "
+        "prints its notification.responded):",
         f"    curl -s -H {service_auth} {base}/api/v1/notifications/{defaults.pk}",
         f"  escalation: {ESCALATES['title']!r} adds {sam.get_username()} one minute after it was made; "
-        "`manage.py expire_notifications` then prints `1 notifications escalated` and the notification's "
-        "`recipients` and `escalated_at` show it:",
+        "the scheduler then prints `1 notifications escalated`, the receiver its notification.escalated, "
+        "and the notification's `recipients` and `escalated_at` show it:",
         f"    curl -s -H {service_auth} {base}/api/v1/notifications/{escalates.pk}",
         f"Delivery log of {service.name}'s webhooks: one delivered after a retry, one failed.",
         f"  read it:    curl -s -H {service_auth} '{base}/api/v1/webhook-events?status=failed'",
