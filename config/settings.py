@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.durations import parse_retention
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -44,6 +46,16 @@ def env_seconds(name: str, default: float) -> float:
     if not 0 <= seconds <= 3600:
         raise ImproperlyConfigured(f"{name} must be a number of seconds from 0 to 3600, not {value!r}")
     return seconds
+
+
+def env_retention(name: str, default: str) -> str:
+    """A retention (a DURATION, or `0` to keep forever), checked at start; kept as written."""
+    value = os.environ.get(name, "").strip() or default
+    try:
+        parse_retention(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return value
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -169,6 +181,14 @@ OUTBOUND_KEEP_ALIVE_SECONDS = env_seconds("OUTBOUND_KEEP_ALIVE_SECONDS", default
 # Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
+
+# Retention (contract 8), applied by `purge_data`: a DURATION, or 0 to keep forever.
+RETAIN_WEBHOOK_PAYLOADS = env_retention("RETAIN_WEBHOOK_PAYLOADS", "30d")
+RETAIN_NOTIFICATIONS = env_retention("RETAIN_NOTIFICATIONS", "0")
+RETAIN_EXECUTIONS = env_retention("RETAIN_EXECUTIONS", "0")
+# The key of the digests that erasure records keep instead of visitor ids; unset, a key derived
+# from SECRET_KEY (and SECRET_KEY_FALLBACKS, so a record stays findable across a key rotation).
+ERASURE_DIGEST_KEY = os.environ.get("ERASURE_DIGEST_KEY", "")
 
 # The bench-only floor endpoint (see `make bench`); never on in production.
 BENCH_FLOOR_ENABLED = env_bool("BENCH_FLOOR_ENABLED", default=False)

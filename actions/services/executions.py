@@ -17,7 +17,7 @@ from django.utils import timezone
 from actions.errors import AlreadyCompleted, ForbiddenTarget
 from actions.masking import mask_params
 from actions.models import MASKED_KINDS, ActionExecution, ExecutionResult
-from config.api.errors import InvalidRequest, RateLimited
+from config.api.errors import InvalidRequest, NotFound, RateLimited
 from config.api.ratelimit import rate_limit_hit
 from config.db import update_then_insert
 from conversations.allowlist import InvalidUrl, parse_target, target_allowed
@@ -146,6 +146,9 @@ def execution_record_result(
         content=FOLLOW_UP[ExecutionResult(result)].format(label=execution.label),
     )
     if not update_then_insert(rows=pending, changes=changes, new=follow_up):
+        # Lost the row: to another post (terminal now), or to an erasure of the visitor meanwhile.
+        if not ActionExecution.objects.filter(pk=execution.pk).exists():
+            raise NotFound(f"There is no execution {execution.pk}.")
         raise AlreadyCompleted()
     for field, value in changes.items():
         setattr(execution, field, value)

@@ -19,6 +19,7 @@ from config.admin import (
     has_model_permission,
     json_block,
 )
+from config.outbound.errors import PayloadPurged
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from config.outbound.services import webhook_replay
 
@@ -67,7 +68,9 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         "next_attempt_at",
         "locked_until",
         "delivered_at",
+        "failed_at",
         "last_error",
+        "payload_purged_at",
         "payload_block",
     )
     readonly_fields = fields
@@ -91,7 +94,9 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         return Truncator(obj.last_error).chars(60)
 
     @admin.display(description="payload")
-    def payload_block(self, obj: WebhookEvent) -> SafeString:
+    def payload_block(self, obj: WebhookEvent) -> SafeString | str:
+        if obj.payload_purged_at is not None:
+            return "Purged (RETAIN_WEBHOOK_PAYLOADS); the event can no longer be replayed."
         return json_block(obj.payload)
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
@@ -103,8 +108,20 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
     )
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        events = list(queryset)
-        for event in events:
-            webhook_replay(event=event)
+        queued, purged = 0, 0
+        for event in queryset:
+            try:
+                webhook_replay(event=event)
+            except PayloadPurged:
+                purged += 1
+                continue
+            queued += 1
             self.log_change(request, event, "Replayed")
-        self.message_user(request, f"{len(events)} event(s) queued again.", messages.SUCCESS)
+        self.message_user(request, f"{queued} event(s) queued again.", messages.SUCCESS)
+        if purged:
+            self.message_user(
+                request,
+                f"{purged} event(s) skipped: their payload was purged (RETAIN_WEBHOOK_PAYLOADS), so "
+                "there is nothing to send.",
+                messages.WARNING,
+            )
