@@ -18,12 +18,14 @@ def parse_duration(value: str) -> timedelta:
 
 
 def parse_retention(value: str) -> timedelta | None:
-    """A DURATION, or `0` for "keep forever" (None)."""
+    """A DURATION, or `0` for "keep forever" (None). A zero duration (`0d`) is refused: read
+    literally it would purge everything at once, the opposite of what `0` means."""
     if value == KEEP_FOREVER:
         return None
     try:
-        return parse_duration(value)
+        duration = parse_duration(value)
     except ValueError:
-        raise ValueError(
-            f"{value!r} is not a retention; use 0 (keep forever) or a duration such as 30d"
-        ) from None
+        duration = timedelta(0)
+    if not duration:
+        raise ValueError(f"{value!r} is not a retention; use 0 (keep forever) or a duration such as 30d")
+    return duration
