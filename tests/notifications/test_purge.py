@@ -1,13 +1,18 @@
 """RETAIN_NOTIFICATIONS (contract 8): terminal notifications older than the limit go, with their
 answers and their webhook events."""
 
+import json
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.services import webhook_payloads_purge
 from notifications.models import Notification
 from notifications.services import (
     notification_invalidate,
@@ -77,3 +82,40 @@ def test_concurrent_purges_delete_each_notification_once() -> None:
     counts: list[Any] = in_threads([lambda: notifications_purge(older_than=LIMIT, batch_size=4)] * 3)
     assert sum(counts) == 30, counts
     assert not Notification.objects.exists() and not WebhookEvent.objects.exists()
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue().strip()
+
+
+def test_replay_notifications_skips_and_counts_purged_events() -> None:
+    purged, kept = responded(timedelta(days=1)), responded(timedelta(days=1))
+    old = timezone.now() - timedelta(days=60)
+    WebhookEvent.objects.filter(subject_id=purged.pk).update(status="delivered", delivered_at=old)
+    WebhookEvent.objects.filter(subject_id=kept.pk).update(status="delivered", delivered_at=timezone.now())
+    assert webhook_payloads_purge(older_than=timedelta(days=30)) == 1
+    ids = ["--id", str(purged.pk), "--id", str(kept.pk)]
+
+    assert run("replay_notifications", *ids, "--dry-run") == (
+        "1 events would be queued again, 1 skipped (payload purged)"
+    )
+    assert json.loads(run("replay_notifications", *ids, "--json")) == {"queued": 1, "skipped_purged": 1}
+    assert WebhookEvent.objects.get(subject_id=kept.pk).status == "pending"
+    assert WebhookEvent.objects.get(subject_id=purged.pk).status == "delivered"
+
+
+def test_the_admin_replay_says_how_many_were_skipped(admin_client: Client) -> None:
+    purged = responded(timedelta(days=1))
+    old = timezone.now() - timedelta(days=60)
+    WebhookEvent.objects.filter(subject_id=purged.pk).update(status="delivered", delivered_at=old)
+    webhook_payloads_purge(older_than=timedelta(days=30))
+    response = admin_client.post(
+        "/admin/notifications/notification/",
+        {"action": "replay", "_selected_action": [str(purged.pk)], "index": "0"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "0 webhook event(s) queued again" in html and "1 webhook event(s) skipped" in html
