@@ -56,22 +56,33 @@ def visitor_digests(visitor_id: str) -> list[str]:
     return digests
 
 
+def _conversation_ids(*, bot: Bot, visitor_id: str, lock: bool = False) -> list[UUID]:
+    conversations = Conversation.objects.filter(bot=bot, visitor_id=visitor_id).order_by()
+    if lock:
+        conversations = conversations.select_for_update()
+    return list(conversations.values_list("pk", flat=True))
+
+
 def _held(
-    *, bot: Bot, visitor_id: str
+    *, conversation_ids: list[UUID], bot: Bot, visitor_id: str
 ) -> tuple[QuerySet[ActionExecution], QuerySet[Conversation], QuerySet[Message]]:
-    conversations = Conversation.objects.filter(bot=bot, visitor_id=visitor_id)
     # A visitor's executions are in their own conversations (execution_create sees to it); the
-    # second half is what the conversations' deletion would otherwise trip over.
+    # second half is what the conversations' deletion would otherwise trip over. The ids are a
+    # list, not a subquery, so each half is an index lookup (an OR with a subquery scans).
     executions = ActionExecution.objects.filter(
-        Q(bot=bot, visitor_id=visitor_id) | Q(conversation__in=conversations.values("pk"))
+        Q(bot=bot, visitor_id=visitor_id) | Q(conversation_id__in=conversation_ids)
     )
-    messages = Message.objects.filter(conversation__in=conversations.values("pk"))
+    conversations = Conversation.objects.filter(pk__in=conversation_ids)
+    messages = Message.objects.filter(conversation_id__in=conversation_ids)
     return executions, conversations, messages
 
 
 def visitor_held(*, bot: Bot, visitor_id: str) -> ErasureCounts:
     """What an erasure of this visitor would delete now (a dry run)."""
-    executions, conversations, messages = _held(bot=bot, visitor_id=visitor_id)
+    conversation_ids = _conversation_ids(bot=bot, visitor_id=visitor_id)
+    executions, conversations, messages = _held(
+        conversation_ids=conversation_ids, bot=bot, visitor_id=visitor_id
+    )
     return ErasureCounts(
         executions=executions.count(), conversations=conversations.count(), messages=messages.count()
     )
@@ -92,15 +103,17 @@ def visitor_erase(
     executions go first: a result post racing the erasure locks its execution before anything
     else, so it either finishes first (and its message is deleted with the rest) or finds nothing.
     Then the conversations are locked, so nothing new can be attached to them before they go.
+    Every statement is an index lookup, whatever the size of the tables.
     """
-    executions, conversations, messages = _held(bot=bot, visitor_id=visitor_id)
     erased_executions = _deleted(ActionExecution.objects.filter(bot=bot, visitor_id=visitor_id))
-    conversation_ids = list(conversations.select_for_update().values_list("pk", flat=True))
-    erased_executions += _deleted(executions)
+    conversation_ids = _conversation_ids(bot=bot, visitor_id=visitor_id, lock=True)
+    executions, conversations, messages = _held(
+        conversation_ids=conversation_ids, bot=bot, visitor_id=visitor_id
+    )
     counts = ErasureCounts(
-        executions=erased_executions,
+        executions=erased_executions + _deleted(executions),
         messages=_deleted(messages),
-        conversations=_deleted(Conversation.objects.filter(pk__in=conversation_ids)),
+        conversations=_deleted(conversations),
     )
     record = VisitorErasure.objects.create(
         bot=bot,
