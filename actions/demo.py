@@ -1,23 +1,16 @@
-"""Demo data for `make run`: two triggered actions of the demo service and a dry run (contract 4),
-and a visitor of the demo bot who asked to be erased (contract 8).
+"""Demo data for `make run`: two triggered actions of the demo service and a dry run (contract 4).
 
-Idempotent: a PUT that changes nothing keeps the version, the dry run carries an
-Idempotency-Key, and the erasure happens once, so running the demo again adds nothing.
+Idempotent: a PUT that changes nothing keeps the version, and the dry run carries an
+Idempotency-Key, so running the demo again adds no version and no trigger.
 """
 
 import json
 import shlex
 from typing import Any
 
-from actions.models import ErasureSource, FireOn, VisitorErasure
-from actions.services.erasure import visitor_erase
-from actions.services.executions import execution_create
+from actions import privacy_demo
+from actions.models import FireOn
 from actions.services.triggers import action_put, action_trigger
-from conversations.demo import DEMO_BOT
-from conversations.models import Bot
-
-# The visitor the demo erases; the erasure record keeps only a digest of this id.
-ERASED_VISITOR = "visitor-erased"
 
 # (id, target_url, fire_on, description); the targets are made up and never sent to by the demo.
 DEMO_ACTIONS = [
@@ -57,7 +50,6 @@ def seed(context: dict[str, Any]) -> list[str]:
     base = context["base_url"]
     auth = shlex.quote(f"Authorization: Bearer {context['service_key']}")
     json_type = "-H 'Content-Type: application/json'"
-    privacy = _seed_erasure(service=service, base=base, auth=auth)
     listed = ", ".join(f"{action_id} (fires on {fire_on})" for action_id, _, fire_on, _ in DEMO_ACTIONS)
     return [
         "",
@@ -69,30 +61,5 @@ def seed(context: dict[str, Any]) -> list[str]:
         f"    curl {base}/actions/escalate -H {auth}",
         f"    curl -X PUT {base}/actions/escalate -H {auth} {json_type} "
         f"-d {shlex.quote(json.dumps(DEMO_CHANGE))}",
-        *privacy,
-    ]
-
-
-def _seed_erasure(*, service: Any, base: str, auth: str) -> list[str]:
-    """A visitor who proposed a contact form and was then erased at the service's request."""
-    bot = Bot.objects.filter(service=service, name=DEMO_BOT).first()
-    if bot is None:
-        return []
-    if not VisitorErasure.objects.filter(bot=bot).exists():
-        execution_create(
-            bot=bot,
-            visitor_id=ERASED_VISITOR,
-            kind="contact_form",
-            label="Send the contact form",
-            target_url="https://acme.example/contact",
-            params={"name": "Sam Erased", "email": "sam@example.com"},
-        )
-        visitor_erase(bot=bot, visitor_id=ERASED_VISITOR, source=ErasureSource.SERVICE, service=service)
-    return [
-        "",
-        f"Privacy: visitor {ERASED_VISITOR} of {DEMO_BOT} was erased; the admin's Visitor erasures",
-        f"  lists the record (search for {ERASED_VISITOR}: it keeps only a digest of the id). Erase another",
-        "  (their executions, conversations and messages), or see what the retention would purge:",
-        f"    curl -X DELETE {base}/v1/bots/{bot.id}/visitors/visitor-ana -H {auth}",
-        "    .venv/bin/python manage.py purge_data --dry-run",
+        *privacy_demo.seed(context),
     ]

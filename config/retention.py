@@ -15,6 +15,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils.module_loading import module_has_submodule
 
 from config.durations import parse_retention
 
@@ -45,16 +46,12 @@ class PurgeOutcome:
 
 def purge_steps() -> list[PurgeStep]:
     """Every installed app's steps, in INSTALLED_APPS order."""
-    steps: list[PurgeStep] = []
-    for app_config in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{app_config.name}.retention")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app_config.name}.retention":
-                raise
-            continue
-        steps.extend(module.PURGE_STEPS)
-    return steps
+    return [
+        step
+        for app_config in apps.get_app_configs()
+        if module_has_submodule(app_config.module, "retention")
+        for step in importlib.import_module(f"{app_config.name}.retention").PURGE_STEPS
+    ]
 
 
 def retention_of(step: PurgeStep) -> timedelta | None:

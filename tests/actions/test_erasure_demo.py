@@ -4,7 +4,7 @@ import shlex
 
 import pytest
 
-from actions import demo
+from actions import demo, privacy_demo
 from actions.models import ActionExecution, VisitorErasure
 from actions.services.erasure import visitor_digest
 from config.accounts.models import Service
@@ -23,8 +23,8 @@ def test_the_demo_shows_one_erasure_and_its_curl_line_erases_another(api: Api, s
     lines = demo.seed(context)
 
     record = VisitorErasure.objects.get()
-    assert record.visitor_digest == visitor_digest(demo.ERASED_VISITOR) and record.executions == 1
-    assert not ActionExecution.objects.filter(visitor_id=demo.ERASED_VISITOR).exists()
+    assert record.visitor_digest == visitor_digest(privacy_demo.ERASED_VISITOR) and record.executions == 1
+    assert not ActionExecution.objects.filter(visitor_id=privacy_demo.ERASED_VISITOR).exists()
     [curl] = [line for line in lines if "curl -X DELETE" in line]
     words = shlex.split(curl)
     path = words[words.index("DELETE") + 1].removeprefix("http://127.0.0.1:8000")
