@@ -111,6 +111,7 @@ def test_a_worker_records_when_an_event_failed_and_a_replay_clears_it(
     event.refresh_from_db()
     assert event.status == "failed" and event.failed_at is not None
     webhook_replay(event=event)
+    event.refresh_from_db()
     assert (event.status, event.failed_at) == ("pending", None)
 
 
