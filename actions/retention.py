@@ -1,4 +1,4 @@
 from actions.services.erasure import executions_purge
-from config.retention import PurgeStep
+from config.purge import PurgeStep
 
 PURGE_STEPS = [PurgeStep(kind="executions", setting="RETAIN_EXECUTIONS", purge=executions_purge)]

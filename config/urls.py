@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -16,9 +15,6 @@ urlpatterns = [
     path("api/v1/", include("notifications.urls")),
     path("actions/", include("actions.urls")),
 ]
-
-if settings.BENCH_FLOOR_ENABLED:
-    urlpatterns.append(path("bench/", include("config.bench.urls")))
 
 handler400 = "config.api.handlers.handler400"
 handler403 = "config.api.handlers.handler403"

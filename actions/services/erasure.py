@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 
 from actions.models import ActionExecution, ErasureSource, VisitorErasure
 from config.accounts.models import Service
-from config.retention import purge_in_batches
+from config.purge import purge_in_batches
 from conversations.models import Bot, Conversation, Message
 
 # The named derivation of the digest key from SECRET_KEY (Django's salted_hmac: the key is

@@ -1,36 +1,21 @@
 """Widget family (`/v1`): a service erases one visitor of its bot (contract 8)."""
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from actions.erasure_serializers import VisitorErasedSerializer, VisitorPathSerializer
 from actions.models import ErasureSource
 from actions.services.erasure import visitor_erase
 from config.api.errors import InvalidRequest
+from config.api.schema import WIDGET_UNAUTHENTICATED
 from config.api.views import ServiceApiView
 from conversations.selectors import bot_get_for_service
-from conversations.views import UNAUTHENTICATED, StrictCharField, WidgetInputSerializer
-
-
-class ErasedCountsSerializer(serializers.Serializer):
-    executions = serializers.IntegerField(min_value=0)
-    conversations = serializers.IntegerField(min_value=0)
-    messages = serializers.IntegerField(min_value=0)
-
-
-class VisitorErasedSerializer(serializers.Serializer):
-    visitorId = serializers.CharField()
-    erased = ErasedCountsSerializer()
 
 
 class VisitorErasureApi(ServiceApiView):
     # The visitor id is personal data: the request's log line shows this part of the path redacted.
     private_path_kwargs = ("visitor_id",)
-
-    class PathSerializer(WidgetInputSerializer):
-        # The visitorId of contract 2 (1 to 128 characters); DRF's CharField refuses NUL too.
-        visitorId = StrictCharField(min_length=1, max_length=128)
 
     @extend_schema(
         operation_id="visitor_erase",
@@ -38,7 +23,7 @@ class VisitorErasureApi(ServiceApiView):
         responses={
             200: VisitorErasedSerializer,
             400: OpenApiResponse(description="INVALID_REQUEST: visitorId longer than 128 characters"),
-            401: UNAUTHENTICATED,
+            401: WIDGET_UNAUTHENTICATED,
             404: OpenApiResponse(description="NOT_FOUND: unknown or foreign bot"),
         },
         examples=[
@@ -62,10 +47,9 @@ class VisitorErasureApi(ServiceApiView):
     )
     def delete(self, request: Request, bot_id: str, visitor_id: str) -> Response:
         bot = bot_get_for_service(service=self.service(request), bot_id=bot_id)  # 404 first
-        path = self.PathSerializer(data={"visitorId": visitor_id})  # then 400
-        if not path.is_valid():
+        if not VisitorPathSerializer(data={"visitorId": visitor_id}).is_valid():  # then 400
             raise InvalidRequest("visitorId must be 1 to 128 characters, without NUL.")
         counts, _record = visitor_erase(
             bot=bot, visitor_id=visitor_id, source=ErasureSource.SERVICE, service=self.service(request)
         )
-        return Response(VisitorErasedSerializer({"visitorId": visitor_id, "erased": counts.as_dict()}).data)
+        return Response(VisitorErasedSerializer.render({"visitorId": visitor_id, "erased": counts.as_dict()}))

@@ -1,5 +1,5 @@
 from config.outbound.services import webhook_payloads_purge
-from config.retention import PurgeStep
+from config.purge import PurgeStep
 
 PURGE_STEPS = [
     PurgeStep(kind="webhook_payloads", setting="RETAIN_WEBHOOK_PAYLOADS", purge=webhook_payloads_purge),

@@ -4,11 +4,11 @@ import shlex
 
 import pytest
 
-from actions import demo, privacy_demo
+from actions import demo
+from actions.demo import privacy
 from actions.models import ActionExecution, VisitorErasure
 from actions.services.erasure import visitor_digest
 from config.accounts.models import Service
-from conversations import demo as conversations_demo
 from tests.helpers import Api, service_key_for
 
 pytestmark = pytest.mark.django_db
@@ -17,14 +17,13 @@ pytestmark = pytest.mark.django_db
 def test_the_demo_shows_one_erasure_and_its_curl_line_erases_another(api: Api, service: Service) -> None:
     key = service_key_for(service)
     context = {"base_url": "http://127.0.0.1:8000", "service": service, "service_key": key}
-    conversations_demo.seed(context)
 
     demo.seed(context)
     lines = demo.seed(context)
 
     record = VisitorErasure.objects.get()
-    assert record.visitor_digest == visitor_digest(privacy_demo.ERASED_VISITOR) and record.executions == 1
-    assert not ActionExecution.objects.filter(visitor_id=privacy_demo.ERASED_VISITOR).exists()
+    assert record.visitor_digest == visitor_digest(privacy.ERASED_VISITOR) and record.executions == 1
+    assert not ActionExecution.objects.filter(visitor_id=privacy.ERASED_VISITOR).exists()
     [curl] = [line for line in lines if "curl -X DELETE" in line]
     words = shlex.split(curl)
     path = words[words.index("DELETE") + 1].removeprefix("http://127.0.0.1:8000")

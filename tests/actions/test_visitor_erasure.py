@@ -14,7 +14,7 @@ from actions.services.erasure import visitor_digest, visitor_digests
 from conversations.models import Bot, Conversation, Message
 from tests.actions.execution_factories import ExecutionFactory, post_result
 from tests.concurrency import in_threads
-from tests.factories import BotFactory, ConversationFactory
+from tests.factories import BotFactory, ConversationFactory, MessageFactory
 from tests.helpers import Api, assert_error, service_key_for
 
 pytestmark = pytest.mark.django_db
@@ -35,10 +35,10 @@ def visitor_with_history(bot: Bot, visitor_id: str, *, executions: int = 2) -> l
     made = [
         ExecutionFactory(bot=bot, visitor_id=visitor_id, conversation=conversation) for _ in range(executions)
     ]
-    Message.objects.create(conversation=conversation, role="user", content=f"hi, I am {visitor_id}")
+    MessageFactory(conversation=conversation, content=f"hi, I am {visitor_id}")
     chat = ConversationFactory(bot=bot, visitor_id=visitor_id)
-    Message.objects.create(conversation=chat, role="user", content="a second chat")
-    Message.objects.create(conversation=chat, role="assistant", content="hello again")
+    MessageFactory(conversation=chat, content="a second chat")
+    MessageFactory(conversation=chat, role="assistant", content="hello again")
     return made
 
 

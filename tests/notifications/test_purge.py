@@ -21,6 +21,7 @@ from notifications.services import (
     notifications_purge,
 )
 from tests.concurrency import in_threads
+from tests.factories import DeliveryAttemptFactory
 from tests.notifications.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,9 +40,7 @@ def responded(age: timedelta) -> Notification:
         notification=notification, responder=notification.recipient, action_id="approve", response_data=True
     )
     event = WebhookEvent.objects.get(subject_id=notification.pk)
-    DeliveryAttempt.objects.create(
-        event=event, started_at=timezone.now(), status_code=200, response_body="ok"
-    )
+    DeliveryAttemptFactory(event=event, status_code=200, response_body="ok")
     return aged(notification, "responded_at", age)
 
 

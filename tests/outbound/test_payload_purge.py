@@ -21,7 +21,7 @@ from config.outbound.services import (
     webhooks_replay,
 )
 from tests.concurrency import in_threads
-from tests.factories import ServiceFactory
+from tests.factories import DeliveryAttemptFactory, ServiceFactory
 from tests.helpers import Api, assert_error, service_key_for
 from tests.outbound.receivers import Receiver, Respond, answering
 
@@ -45,7 +45,7 @@ def finished_event(
     changes["delivered_at" if status == "delivered" else "failed_at"] = finished
     WebhookEvent.objects.filter(pk=event.pk).update(**changes)
     for number in range(attempts):
-        DeliveryAttempt.objects.create(
+        DeliveryAttemptFactory(
             event=event,
             started_at=finished - timedelta(minutes=number),
             duration_ms=12,

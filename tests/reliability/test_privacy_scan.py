@@ -15,9 +15,10 @@ from pytest_django.fixtures import Settings
 
 from actions.models import ActionExecution
 from config.api.logging import JsonFormatter
-from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.models import WebhookEvent
 from config.outbound.services import webhook_enqueue
 from notifications.models import Notification
+from tests.factories import DeliveryAttemptFactory
 from tests.helpers import Api
 from tests.reliability import world
 from tests.reliability.conftest import Gunicorn
@@ -142,9 +143,7 @@ def test_purged_data_is_in_no_table_and_no_log_line(
     # A delivered webhook whose payload and answer were kept.
     event = webhook_enqueue(service=tenant.service, event_type="test.event", payload={"value": PAYLOAD_VALUE})
     WebhookEvent.objects.filter(pk=event.pk).update(status="delivered", delivered_at=long_ago)
-    DeliveryAttempt.objects.create(
-        event=event, started_at=long_ago, status_code=200, response_body=ANSWER_BODY
-    )
+    DeliveryAttemptFactory(event=event, started_at=long_ago, status_code=200, response_body=ANSWER_BODY)
 
     # A notification answered by a person, over the API.
     created = api.as_(tenant.key).post(

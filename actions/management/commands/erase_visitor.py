@@ -6,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from actions.models import ErasureSource
 from actions.services.erasure import visitor_erase, visitor_held
 from config.api.errors import NotFound
+from config.api.ids import parse_id
 from conversations.models import Bot
-from conversations.selectors import parse_id
 
 
 class Command(BaseCommand):

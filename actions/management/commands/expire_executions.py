@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from actions.services.executions import executions_expire
-from config.durations import parse_duration
+from config.formats import parse_duration
 
 
 class Command(BaseCommand):

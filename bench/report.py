@@ -1,0 +1,212 @@
+"""What a bench run found: the machine it ran on, the JSON file and the Markdown tables."""
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.load import FLOOR_RATIO_GOAL
+
+# The changelist at a million rows may take at most this many times its time at ten thousand.
+SCALE_RATIO_GOAL = 3.0
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def cpu_model(cpuinfo: str) -> str:
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in {"model name", "Model", "Hardware"} and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine()
+
+
+def memory_gib(meminfo: str) -> float | None:
+    match = re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.MULTILINE)
+    return round(int(match.group(1)) / 1024 / 1024, 1) if match else None
+
+
+def _command_line(command: list[str]) -> str:
+    if shutil.which(command[0]) is None:
+        return ""
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)  # noqa: S603
+    output = (completed.stdout or completed.stderr).strip()
+    return output.splitlines()[0] if output else ""
+
+
+def machine_info(*, postgres_version: str, redis_version: str) -> dict[str, Any]:
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "cpu": cpu_model(_read("/proc/cpuinfo")),
+        "cores": os.cpu_count(),
+        "memory_gib": memory_gib(_read("/proc/meminfo")),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": postgres_version,
+        "redis": redis_version,
+        "django": metadata.version("django"),
+        "gunicorn": metadata.version("gunicorn"),
+        "wrk": _command_line(["wrk", "-v"]).split(" Copyright")[0],
+        "commit": _command_line(["git", "rev-parse", "--short", "HEAD"]),
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def ratio(value: float, reference: float) -> float | None:
+    return round(value / reference, 2) if reference else None
+
+
+def _number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _machine_line(machine: dict[str, Any]) -> str:
+    return (
+        f"{machine['date']}, commit `{machine['commit'] or '?'}`: {machine['cpu']}, "
+        f"{machine['cores']} cores, "
+        f"{machine['memory_gib']} GiB; Python {machine['python']}, PostgreSQL {machine['postgresql']}, "
+        f"Redis {machine['redis']}, Django {machine['django']}, gunicorn {machine['gunicorn']}, "
+        f"{machine['wrk'] or 'wrk'}; load average at start {machine['load_average_at_start']}"
+    )
+
+
+def http_markdown(http: dict[str, Any], machine: dict[str, Any]) -> str:
+    settings = http["settings"]
+    lines = [
+        f"Run of {_machine_line(machine)}.",
+        "",
+        f"gunicorn `config.wsgi`, {settings['workers']} sync workers, DEBUG off; "
+        f"wrk with {settings['threads']} threads after a {settings['warmup_seconds']:g} s warm-up of each "
+        f"endpoint. Each endpoint ran {settings['seconds']:g} s per level in {settings['slices']} slices, "
+        "each right after a slice of the floor of the same length; `x floor` is its requests/s over "
+        "those floor slices' (the floor row shows all floor slices of the level). Latency percentiles "
+        f"are the slices', weighted by requests. Goal: ≥ {FLOOR_RATIO_GOAL} x floor and no errors "
+        "(non-2xx, socket errors, an id used twice).",
+        "",
+        "| endpoint | connections | req/s | x floor | p50 ms | p95 ms | p99 ms | errors | SQL/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for connections, level in http["levels"].items():
+        for name, entry in level.items():
+            queries = http["queries"].get(name, {}).get("queries")
+            verdict = ""
+            if entry.get("meets_goal") is False:
+                verdict = " ✗"
+            elif entry.get("meets_goal") is True:
+                verdict = " ✓"
+            latency = entry["latency_ms"]
+            lines.append(
+                f"| {entry['title']} | {connections} | {_number(entry['requests_per_second'])} | "
+                f"{_number(entry.get('ratio'), 2)}{verdict} | {_number(latency['p50'], 1)} | "
+                f"{_number(latency['p95'], 1)} | {_number(latency['p99'], 1)} | {entry['errors']} | "
+                f"{_number(queries)} |"
+            )
+    for name, reason in http.get("skipped", {}).items():
+        lines.append(f"| {name} | - | - | - | - | - | - | - | skipped: {reason} |")
+    return "\n".join(lines)
+
+
+def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
+    levels = list(scale["levels"])
+    header = "| measure | " + " | ".join(f"{int(rows):,} rows" for rows in levels) + " | largest ÷ smallest |"
+    lines = [
+        f"Run of {_machine_line(machine)}.",
+        "",
+        "Admin pages: median of a few requests with a staff session, in-process (Django test Client), "
+        "after one unmeasured request. Commands and the CSV export: one run each in a process of its own; "
+        f"peak RSS is that process's. Goal: the changelist at the largest size within "
+        f"{SCALE_RATIO_GOAL:g}x its time at the smallest; bounded memory for the commands.",
+        "",
+        header,
+        "|---|" + "---:|" * (len(levels) + 1),
+    ]
+    # The summary is timed at its own admin URL when the admin has one, else as a selector call.
+    summary_url = (scale.get("admin_urls") or {}).get("summary")
+    summary = "its admin URL, first view" if summary_url else "selector"
+    for measure, title, unit in (
+        ("changelist", "Contact Submissions changelist, first view (cache emptied)", "ms"),
+        ("changelist_warm", "changelist, reload (cache warm)", "ms"),
+        ("changelist_filtered", "changelist, filtered by result and delivery status, first view", "ms"),
+        ("changelist_search", "changelist, search by visitor id, first view", "ms"),
+        ("summary", f"summary of the whole set ({summary})", "ms"),
+        ("summary_filtered", "summary, filtered by result and delivery status, first view", "ms"),
+        ("export", "CSV export", "s"),
+        ("export_rss", "CSV export, peak RSS", "MiB"),
+        ("expire", "`expire_notifications` (all rows overdue)", "s"),
+        ("expire_rate", "`expire_notifications`, rows expired per second", "rows/s"),
+        ("expire_rss", "`expire_notifications`, peak RSS", "MiB"),
+    ):
+        values = [scale["levels"][rows].get("figures", {}).get(measure) for rows in levels]
+        if all(value is None for value in values):
+            continue
+        cells = [_number(value, 1) for value in values]
+        growth = ""
+        if values[0] and values[-1] is not None and len(values) > 1:
+            growth = f"{values[-1] / values[0]:.2f}x"
+        lines.append(f"| {title} ({unit}) | " + " | ".join(cells) + f" | {growth} |")
+    for note in scale.get("notes", []):
+        lines.append("")
+        lines.append(f"- {note}")
+    return "\n".join(lines)
+
+
+def check_consistent(check: dict[str, int]) -> bool:
+    """Each count is the 2xx wrk saw, plus at most the requests still in flight when it stopped."""
+    answered, allowance = check["answered_2xx"], check["in_flight_allowance"]
+    counts = [value for key, value in check.items() if key not in {"answered_2xx", "in_flight_allowance"}]
+    return all(0 <= value - answered <= allowance for value in counts)
+
+
+def shortfalls(results: dict[str, Any]) -> list[str]:
+    """Each figure of the run that missed its goal, in a sentence."""
+    found: list[str] = []
+    http = results.get("http", {})
+    for connections, level in http.get("levels", {}).items():
+        for name, entry in level.items():
+            if name == "floor":
+                if entry["errors"]:
+                    found.append(f"floor at {connections} connections: {entry['errors']} errors")
+                continue
+            if not entry.get("meets_goal"):
+                found.append(
+                    f"{name} at {connections} connections: {entry['ratio']} x floor "
+                    f"(goal {FLOOR_RATIO_GOAL}), {entry['errors']} errors"
+                )
+    for name, check in http.get("checks", {}).items():
+        if not check_consistent(check):
+            found.append(
+                f"{name}: what the database or receiver saw does not match what wrk counted: {check}"
+            )
+    growth = results.get("scale", {}).get("checks", {}).get("changelist_growth")
+    if growth and not growth["meets_goal"]:
+        found.append(f"changelist: {growth['value']}x slower at the largest size (goal {growth['goal']}x)")
+    return found
+
+
+def replace_section(text: str, name: str, content: str) -> str:
+    """`text` with the part between `<!-- bench:NAME:start -->` and `:end -->` set to `content`."""
+    start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
+    block = f"{start}\n{content.strip()}\n{end}"
+    if start in text and end in text:
+        before, _, rest = text.partition(start)
+        _, _, after = rest.partition(end)
+        return before + block + after
+    return text.rstrip() + f"\n\n{block}\n"
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
