@@ -1,16 +1,19 @@
 """DELETE /v1/bots/{botId}/visitors/{visitorId} and erase_visitor (contract 8)."""
 
 import json
+import threading
+import time
 from io import StringIO
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.http import HttpResponse
 
 from actions.models import ActionExecution, ErasureSource, VisitorErasure
-from actions.services.erasure import visitor_digest, visitor_digests
+from actions.services.erasure import visitor_digest, visitor_digests, visitor_erase
 from conversations.models import Bot, Conversation, Message
 from tests.actions.execution_factories import ExecutionFactory, post_result
 from tests.concurrency import in_threads
@@ -283,3 +286,72 @@ def test_an_erasure_racing_result_posts_leaves_nothing_behind(client: Any) -> No
     ]
     assert not ActionExecution.objects.exists()
     assert not Conversation.objects.exists() and not Message.objects.exists()
+
+
+def waiting_on_a_lock(thread: threading.Thread) -> bool:
+    """Whether some connection of this database waits on a lock, polled while `thread` runs."""
+    for _ in range(3000):
+        if not thread.is_alive():
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_proposal_reusing_a_conversation_erased_before_its_commit_is_404(client: Any) -> None:
+    """The proposal finds the conversation (the erasure has not committed), inserts its execution,
+    and its commit's foreign-key check waits for the erasure, which then commits: the check fails,
+    and the proposal answers the 404 of an unknown conversation, never a 500."""
+    bot = BotFactory()
+    [execution] = visitor_with_history(bot, "visitor-7", executions=1)
+    key = service_key_for(bot.service)
+    erased, release = threading.Event(), threading.Event()
+    answers: dict[str, Any] = {}
+
+    def erasure() -> None:
+        try:
+            with transaction.atomic():
+                visitor_erase(bot=bot, visitor_id="visitor-7", source=ErasureSource.OPERATOR)
+                erased.set()
+                release.wait()
+        finally:
+            connection.close()
+
+    def proposal() -> None:
+        try:
+            answers["proposal"] = Api(type(client)(), key).post(
+                f"/v1/bots/{bot.pk}/action-executions",
+                {
+                    "visitorId": "visitor-7",
+                    "kind": "contact_form",
+                    "label": "Send the contact form",
+                    "targetUrl": "https://example.com/contact",
+                    "conversationId": str(execution.conversation_id),
+                },
+            )
+        except Exception as exc:  # the test reads it, a thread cannot raise into it
+            answers["proposal"] = exc
+        finally:
+            connection.close()
+
+    eraser, proposer = threading.Thread(target=erasure), threading.Thread(target=proposal)
+    eraser.start()
+    erased.wait()
+    proposer.start()
+    blocked = waiting_on_a_lock(proposer)
+    release.set()
+    eraser.join()
+    proposer.join()
+
+    assert blocked, "the proposal's commit never waited for the erasure"
+    assert_error(answers["proposal"], 404, "NOT_FOUND")
+    assert not ActionExecution.objects.exists() and not Conversation.objects.exists()
+    assert VisitorErasure.objects.get().executions == 1
