@@ -24,7 +24,15 @@ run: install
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+# The TypeScript Standard Webhooks library, for the test that verifies our signatures with it.
+SIGNATURE_CHECK := tests/outbound/typescript
+
+$(SIGNATURE_CHECK)/node_modules/.installed: $(SIGNATURE_CHECK)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(SIGNATURE_CHECK) --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the TypeScript signature test will be skipped (apt-get install nodejs npm)"; fi
+
+test: install $(SIGNATURE_CHECK)/node_modules/.installed
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -50,4 +58,4 @@ bench: install
 	@$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles $(SIGNATURE_CHECK)/node_modules

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from config.formats import parse_rate, parse_redis_url, parse_retention, parse_seconds
+from config.accounts.encryption import key_errors
+from config.formats import parse_duration, parse_rate, parse_redis_url, parse_retention, parse_seconds
 from config.outbound import conf
 
 logger = logging.getLogger("config")
@@ -104,20 +105,27 @@ FORMATS: list[tuple[str, str, object, Callable[[Any], object], str]] = [
     ),
     (
         "config.E012",
+        "WEBHOOK_SECRET_OVERLAP",
+        None,
+        parse_duration,
+        "How long the previous webhook secret keeps signing after a rotation, as in 24h; 0s ends it at once.",
+    ),
+    (
+        "config.E014",
         "RETAIN_WEBHOOK_PAYLOADS",
         None,
         parse_retention,
         "How long purge_data keeps delivered webhook payloads, as in 30d; 0 keeps them forever.",
     ),
     (
-        "config.E013",
+        "config.E015",
         "RETAIN_NOTIFICATIONS",
         None,
         parse_retention,
         "How long purge_data keeps finished notifications, as in 365d; 0 keeps them forever.",
     ),
     (
-        "config.E014",
+        "config.E016",
         "RETAIN_EXECUTIONS",
         None,
         parse_retention,
@@ -149,6 +157,20 @@ def check_setting_formats(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return errors
+
+
+@checks.register(checks.Tags.security)
+def check_webhook_secret_keys(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    # Its own check, not a FORMATS row: a message must name the key by position, never quote it.
+    return [
+        checks.Error(
+            message,
+            hint="Make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'",
+            id="config.E013",
+        )
+        for message in key_errors(list(settings.WEBHOOK_SECRET_KEYS))
+    ]
 
 
 @checks.register(checks.Tags.caches, deploy=True)

@@ -175,6 +175,12 @@ OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 # How long an idle outbound connection may wait to be reused; 0 opens one per request.
 OUTBOUND_KEEP_ALIVE_SECONDS = env_number("OUTBOUND_KEEP_ALIVE_SECONDS", default=1.0)
 # Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
+# After a webhook secret is rotated, the previous one keeps signing (beside the new) this long: a
+# DURATION (config/formats.py), checked at start.
+WEBHOOK_SECRET_OVERLAP = os.environ.get("WEBHOOK_SECRET_OVERLAP", "24h")
+# Fernet keys that encrypt webhook secrets at rest: the first encrypts, every one decrypts. Unset:
+# one key derived from SECRET_KEY (config/accounts/encryption.py); checked at start.
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS", [])
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
 
@@ -260,6 +266,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventStatusEnum": "config.outbound.models.WebhookEvent.Status",
+        "WebhookReplayStatusEnum": [("failed", "Failed"), ("delivered", "Delivered")],
+    },
 }
 
 # JSON lines on standard error; the request id rides on every line a request produces.

@@ -19,9 +19,8 @@ from config.admin import (
     has_model_permission,
     json_block,
 )
-from config.outbound.errors import PayloadPurged
 from config.outbound.models import DeliveryAttempt, WebhookEvent
-from config.outbound.services import webhook_replay
+from config.outbound.services import webhooks_count_purged, webhooks_replay
 
 
 class DeliveryAttemptInline(ReadOnlyTabularInline):
@@ -106,16 +105,15 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
     )
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        queued, purged = 0, 0
-        for event in queryset:
-            try:
-                webhook_replay(event=event)
-            except PayloadPurged:
-                purged += 1
-                continue
-            queued += 1
-            self.log_change(request, event, "Replayed")
-        self.message_user(request, f"{queued} event(s) queued again.", messages.SUCCESS)
+        events = list(queryset)
+        ids = [event.pk for event in events]
+        count = webhooks_replay(events=ids)
+        # A replayed event is pending, never purged: the purged ones now are the ones skipped.
+        purged = webhooks_count_purged(events=WebhookEvent.objects.filter(pk__in=ids))
+        for event in events:
+            if event.payload_purged_at is None:
+                self.log_change(request, event, "Replayed")
+        self.message_user(request, f"{count} event(s) queued again.", messages.SUCCESS)
         if purged:
             self.message_user(
                 request,

@@ -95,11 +95,11 @@ def test_a_bad_batch_size_is_refused() -> None:
 
 @pytest.mark.parametrize("value", ["30", "forever", "0d"])
 def test_the_server_refuses_to_start_with_a_bad_retention(value: str) -> None:
-    """A system check (config.E012): manage.py stops, and so does the WSGI app gunicorn imports."""
+    """A system check (config.E014): manage.py stops, and so does the WSGI app gunicorn imports."""
     solid = {"SECRET_KEY": "s" * 50, "REDIS_URL": "redis://127.0.0.1:6379/0"}
     for result in (
         manage("check", **solid, RETAIN_WEBHOOK_PAYLOADS=value),
         run_python("import config.wsgi", **solid, RETAIN_WEBHOOK_PAYLOADS=value),
     ):
         assert result.returncode != 0
-        assert f"(config.E012) RETAIN_WEBHOOK_PAYLOADS: {value!r} is not a retention" in result.stderr
+        assert f"(config.E014) RETAIN_WEBHOOK_PAYLOADS: {value!r} is not a retention" in result.stderr

@@ -5,11 +5,12 @@ import shlex
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from config.accounts.models import Service
 from notifications import demo
 from notifications.models import Notification
-from tests.helpers import Api, user_token_for
+from tests.helpers import Api, service_key_for, user_token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def test_the_demo_seeds_questions_and_its_curl_line_answers_one(
     lines = demo.seed(context)  # twice, as two `make run`s would
 
     assert Notification.objects.filter(status="pending").count() == 3
-    assert Notification.objects.filter(status="responded").count() == 1
+    assert Notification.objects.filter(status="responded").count() == 2
     curl = shlex.split(next(line for line in lines if "client/respond" in line).split("answer one:")[1])
     body = json.loads(curl[curl.index("-d") + 1])
     response = api.as_(context["user_token"]).post("/api/v1/client/respond", body)
@@ -40,3 +41,26 @@ def test_the_demo_seeds_questions_and_its_curl_line_answers_one(
 
     demo.seed(context)  # the answered approval is replaced by a fresh one to answer
     assert Notification.objects.filter(status="pending").count() == 3
+
+
+def test_the_demo_service_has_a_delivery_log_to_read_and_replay(
+    client: Client, service: Service, person: Any
+) -> None:
+    context = context_for(service, person)
+    context["service_key"] = service_key_for(service)
+    lines = demo.seed(context)
+    demo.seed(context)
+
+    service_api = Api(client, context["service_key"])
+    events = service_api.get("/api/v1/webhook-events").json()["results"]
+    assert sorted(event["status"] for event in events) == ["delivered", "failed"]
+    failed = next(event for event in events if event["status"] == "failed")
+    assert failed["attempts"] == 3 and failed["last_attempt"]["status_code"] == 500
+    detail = service_api.get(f"/api/v1/webhook-events/{failed['webhook_id']}").json()
+    assert [attempt["status_code"] for attempt in detail["attempt_log"]] == [None, None, 500]
+
+    read = shlex.split(next(line for line in lines if "read it:" in line).split("read it:")[1])
+    assert read[-1].endswith("/api/v1/webhook-events?status=failed")
+    replay = shlex.split(next(line for line in lines if "replay:" in line).split("replay:")[1])
+    response = service_api.post("/api/v1/webhook-events/replay", json.loads(replay[replay.index("-d") + 1]))
+    assert response.json() == {"queued": 1}

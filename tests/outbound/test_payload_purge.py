@@ -11,6 +11,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from config.accounts.models import Service
+from config.api.timestamps import rfc3339
 from config.outbound.errors import PayloadPurged
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from config.outbound.services import (
@@ -22,12 +23,13 @@ from config.outbound.services import (
 )
 from tests.concurrency import in_threads
 from tests.factories import DeliveryAttemptFactory, ServiceFactory
-from tests.helpers import Api, assert_error, service_key_for
+from tests.helpers import Api, assert_error
 from tests.outbound.receivers import Receiver, Respond, answering
 
 pytestmark = pytest.mark.django_db
 
 DAYS_30 = timedelta(days=30)
+EVENTS = "/api/v1/webhook-events"
 ANSWER = b'{"receipt": "answer-body-kept-4k"}'
 
 
@@ -139,15 +141,40 @@ def test_a_bulk_replay_skips_purged_events(service: Service) -> None:
     assert WebhookEvent.objects.get(pk=purged.pk).status == "failed"
 
 
-@pytest.mark.urls("tests.outbound.replay_urls")
-def test_the_refusal_is_409_payload_purged_in_the_notifications_family(client: Client) -> None:
-    service = ServiceFactory()
+def test_the_delivery_log_refuses_to_replay_a_purged_event(service: Service, service_api: Api) -> None:
     event = finished_event(service, age=DAYS_30 * 2)
     fresh = finished_event(service, age=timedelta(days=1))
     webhook_payloads_purge(older_than=DAYS_30)
-    api = Api(client, service_key_for(service))
-    assert_error(api.post(f"/api/v1/_test/webhook-events/{event.pk}/replay"), 409, "PAYLOAD_PURGED")
-    assert api.post(f"/api/v1/_test/webhook-events/{fresh.pk}/replay").status_code == 202
+    assert_error(service_api.post(f"{EVENTS}/{event.pk}/replay"), 409, "PAYLOAD_PURGED")
+    assert WebhookEvent.objects.get(pk=event.pk).status == "delivered"
+    response = service_api.post(f"{EVENTS}/{fresh.pk}/replay")
+    assert (response.status_code, response.json()) == (202, {"queued": 1})
+
+
+def test_the_delivery_logs_set_replay_skips_purged_events(service: Service, service_api: Api) -> None:
+    since = rfc3339(timezone.now() - timedelta(days=365))
+    purged = finished_event(service, status="failed", age=DAYS_30 * 2)
+    kept = finished_event(service, status="failed", age=timedelta(days=1))
+    webhook_payloads_purge(older_than=DAYS_30)
+    response = service_api.post(f"{EVENTS}/replay", {"status": "failed", "since": since})
+    assert (response.status_code, response.json()) == (202, {"queued": 1})
+    assert WebhookEvent.objects.get(pk=kept.pk).status == "pending"
+    assert WebhookEvent.objects.get(pk=purged.pk).status == "failed"
+
+
+def test_the_delivery_log_shows_a_purged_events_payload_as_null(service: Service, service_api: Api) -> None:
+    event = finished_event(service, age=DAYS_30 * 2)
+    before = service_api.get(f"{EVENTS}/{event.pk}").json()
+    assert before["payload"]["response_data"] == "payload-secret-answer"
+    webhook_payloads_purge(older_than=DAYS_30)
+    response = service_api.get(f"{EVENTS}/{event.pk}")
+    assert response.status_code == 200
+    after = response.json()
+    assert after["payload"] is None and "payload-secret-answer" not in response.content.decode()
+    # The record stays: status, counts and every attempt's outcome.
+    assert {key: value for key, value in after.items() if key != "payload"} == {
+        key: value for key, value in before.items() if key != "payload"
+    }
 
 
 def test_the_admin_replay_skips_purged_events_and_says_so(admin_client: Client, service: Service) -> None:

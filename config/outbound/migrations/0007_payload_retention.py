@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('outbound', '0005_drop_like_indexes_of_webhook_ids'),
+        ('outbound', '0006_delivery_log_indexes'),
     ]
 
     operations = [
