@@ -14,7 +14,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from config.accounts.encryption import key_errors
-from config.formats import parse_duration, parse_rate, parse_redis_url, parse_seconds
+from config.formats import parse_duration, parse_rate, parse_redis_url, parse_retention, parse_seconds
 from config.outbound import conf
 
 logger = logging.getLogger("config")
@@ -109,6 +109,27 @@ FORMATS: list[tuple[str, str, object, Callable[[Any], object], str]] = [
         None,
         parse_duration,
         "How long the previous webhook secret keeps signing after a rotation, as in 24h; 0s ends it at once.",
+    ),
+    (
+        "config.E014",
+        "RETAIN_WEBHOOK_PAYLOADS",
+        None,
+        parse_retention,
+        "How long purge_data keeps delivered webhook payloads, as in 30d; 0 keeps them forever.",
+    ),
+    (
+        "config.E015",
+        "RETAIN_NOTIFICATIONS",
+        None,
+        parse_retention,
+        "How long purge_data keeps finished notifications, as in 365d; 0 keeps them forever.",
+    ),
+    (
+        "config.E016",
+        "RETAIN_EXECUTIONS",
+        None,
+        parse_retention,
+        "How long purge_data keeps finished executions, as in 90d; 0 keeps them forever.",
     ),
 ]
 

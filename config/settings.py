@@ -184,6 +184,15 @@ WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS", [])
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
 
+# Retention (contract 8), applied by `purge_data`: a DURATION, or 0 to keep forever; the format
+# is checked by config/checks.py.
+RETAIN_WEBHOOK_PAYLOADS = os.environ.get("RETAIN_WEBHOOK_PAYLOADS", "").strip() or "30d"
+RETAIN_NOTIFICATIONS = os.environ.get("RETAIN_NOTIFICATIONS", "").strip() or "0"
+RETAIN_EXECUTIONS = os.environ.get("RETAIN_EXECUTIONS", "").strip() or "0"
+# The key of the digests that erasure records keep instead of visitor ids; unset, a key derived
+# from SECRET_KEY (and SECRET_KEY_FALLBACKS, so a record stays findable across a key rotation).
+ERASURE_DIGEST_KEY = os.environ.get("ERASURE_DIGEST_KEY", "")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -51,6 +51,9 @@ def test_the_project_settings_pass() -> None:
         ("REDIS_URL", "localhost:6379", "config.E010", "'localhost:6379' is not a Redis URL"),
         ("WEBHOOK_SECRET_OVERLAP", "a day", "config.E012", "'a day' is not a duration"),
         ("WEBHOOK_SECRET_OVERLAP", "-1h", "config.E012", "'-1h' is not a duration"),
+        ("RETAIN_WEBHOOK_PAYLOADS", "30", "config.E014", "'30' is not a retention"),
+        ("RETAIN_NOTIFICATIONS", "0d", "config.E015", "'0d' is not a retention"),
+        ("RETAIN_EXECUTIONS", "1w", "config.E016", "'1w' is not a retention"),
     ],
 )
 def test_a_bad_value_is_an_error_with_its_id_and_a_hint(

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('notifications', '0003_drop_fk_indexes_covered_by_composites'),
+        ('notifications', '0004_finished_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
