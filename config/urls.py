@@ -15,6 +15,7 @@ urlpatterns = [
     path("v1/", include("actions.urls_widget")),
     path("api/v1/", include("notifications.urls")),
     path("actions/", include("actions.urls")),
+    path("inbox/", include("notifications.inbox.urls")),
 ]
 
 if settings.BENCH_FLOOR_ENABLED:

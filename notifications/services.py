@@ -5,7 +5,7 @@ an open row, or a row lock), and every webhook is queued in the transaction of i
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.contrib.auth import authenticate
@@ -32,6 +32,7 @@ from notifications.errors import (
 )
 from notifications.models import Notification, NotificationStatus, open_at, overdue_at
 from notifications.render import responder_render
+from notifications.selectors import notification_readable_by
 from notifications.validation import actions_validate, response_data_validate
 
 RESPONDED_EVENT = "notification.responded"
@@ -115,7 +116,7 @@ def notification_respond(
     Of concurrent answers the conditional UPDATE lets exactly one through.
     """
     now = timezone.now()
-    if notification.recipient_id != responder.pk:
+    if not notification_readable_by(notification=notification, user=responder):
         raise NotificationAccessDenied()
     state_error = notification_state_error(notification, now=now)
     if state_error is not None:
@@ -266,6 +267,17 @@ def _token_failure_usages(
 
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:
     """A new `ut_` user token for a correct username and password; 429 after repeated failures."""
+    return user_token_issue(
+        user=person_authenticate(request=request, username=username, password=password)
+    ).secret
+
+
+def person_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
+    """The active person with this username and password, or 401; 429 after repeated failures.
+
+    The one login throttle: the token endpoint and the inbox's login page both come through here,
+    so they share its counters.
+    """
     for usage in _token_failure_usages(request=request, username=username, increment=False):
         if usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"]):
             raise RateLimited(
@@ -276,4 +288,4 @@ def client_token_obtain(*, request: HttpRequest, username: str, password: str) -
     if user is None:
         _token_failure_usages(request=request, username=username, increment=True)
         raise Unauthenticated("The username or the password is wrong.")
-    return user_token_issue(user=user).secret
+    return cast(User, user)

@@ -23,7 +23,6 @@ from config.api.serializers import InputSerializer
 from config.api.timestamps import rfc3339
 from config.api.views import PublicApiView, ServiceApiView, UserApiView
 from notifications import schema
-from notifications.errors import MissingRequiredField
 from notifications.models import NotificationStatus
 from notifications.render import notification_render
 from notifications.selectors import (
@@ -42,6 +41,7 @@ from notifications.services import (
     notification_invalidate,
     notification_respond,
 )
+from notifications.validation import required_present
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -270,8 +270,7 @@ class RespondApi(UserApiView):
     def post(self, request: Request) -> Response:
         body = json_body(request)
         for field in ("notification_id", "action_id"):
-            if body.get(field) is None:
-                raise MissingRequiredField(f"{field} is required.", details={"field": field})
+            required_present(body.get(field), field=field)
         notification = notification_get_to_respond(user=request.user, notification_id=body["notification_id"])
         notification = notification_respond(
             notification=notification,
