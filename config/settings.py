@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.email_url import mailer_from_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -169,6 +171,25 @@ OUTBOUND_KEEP_ALIVE_SECONDS = env_seconds("OUTBOUND_KEEP_ALIVE_SECONDS", default
 # Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
+
+# E-mail to the people asked (contract 9). With EMAIL_URL each e-mail is stored with its
+# notification and sent by the deliver_webhooks workers; without it none is queued, and with
+# DEBUG on each is printed to the console once its notification is committed.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    MAILERS = {"default": mailer_from_url(EMAIL_URL)}
+    EMAIL_DELIVERY = "outbox"
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    EMAIL_DELIVERY = "console" if DEBUG else "off"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loopback <loopback@localhost>")
+# Where people reach the inbox: the links in the e-mails start with it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if EMAIL_URL and not PUBLIC_BASE_URL:
+    raise ImproperlyConfigured(
+        "PUBLIC_BASE_URL is not set: the e-mails link to <PUBLIC_BASE_URL>/inbox/<id>/, so set it to "
+        "the address people reach this server at (https://loopback.example.com)."
+    )
 
 # The bench-only floor endpoint (see `make bench`); never on in production.
 BENCH_FLOOR_ENABLED = env_bool("BENCH_FLOOR_ENABLED", default=False)

@@ -23,6 +23,7 @@ from config.api.timestamps import rfc3339
 from config.db import update_then_insert
 from config.outbound.models import WebhookEvent
 from config.outbound.services import NewWebhook, webhook_build, webhooks_enqueue_many, webhooks_replay
+from notifications.emails import notification_emails_queue
 from notifications.errors import (
     InvalidActionId,
     NotificationAccessDenied,
@@ -79,15 +80,19 @@ def notification_create(
     if deadline is not None and deadline <= now:
         raise InvalidRequest("deadline: must be in the future.", details={"field": "deadline"})
     metadata = metadata or {}
-    return Notification.objects.create(
-        service=service,
-        recipient=recipient,
-        title=title,
-        description=description,
-        deadline=deadline,
-        metadata=metadata,
-        actions=actions_validate(actions),
-    )
+    actions = actions_validate(actions)
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            service=service,
+            recipient=recipient,
+            title=title,
+            description=description,
+            deadline=deadline,
+            metadata=metadata,
+            actions=actions,
+        )
+        notification_emails_queue(notification=notification, recipients=[recipient])
+    return notification
 
 
 def notification_invalidate(*, notification: Notification, reason: str) -> Notification:

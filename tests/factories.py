@@ -1,8 +1,10 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from config.accounts.models import Service
 from config.accounts.secrets import new_webhook_secret
+from config.outbound.models import EmailAttempt, OutboundEmail
 from conversations.models import Bot, Conversation
 
 
@@ -39,3 +41,24 @@ class ConversationFactory(factory.django.DjangoModelFactory):
 
     bot = factory.SubFactory(BotFactory)
     visitor_id = factory.Sequence(lambda n: f"visitor-{n}")
+
+
+class OutboundEmailFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboundEmail
+
+    to_address = factory.Sequence(lambda n: f"person{n}@example.com")
+    subject = factory.Sequence(lambda n: f"Decision {n}")
+    body = "A question waits for you."
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class EmailAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailAttempt
+
+    email = factory.SubFactory(OutboundEmailFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    duration_ms = 12
+    smtp_code = 451
+    error = "SMTPDataError: 451 4.3.0 Try again later"

@@ -1,11 +1,11 @@
 """Template filters of the inbox: a deadline as time left, and in UTC."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django import template
 from django.utils import timezone
 
-from config.api.timestamps import rfc3339
+from config.api.timestamps import rfc3339, utc_words
 
 register = template.Library()
 
@@ -47,10 +47,7 @@ def deadline_class(deadline: datetime | None, now: datetime | None = None) -> st
 @register.filter
 def utc(moment: datetime | None) -> str:
     """ "Tue 1 Dec 2026, 21:30 UTC"."""
-    if moment is None:
-        return ""
-    moment = moment.astimezone(UTC)
-    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"
+    return "" if moment is None else utc_words(moment)
 
 
 @register.filter
