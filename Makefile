@@ -19,6 +19,8 @@ $(VENV)/.installed: requirements/dev.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
+# The inbox's e-mails (printed on the console here) link to the server `make run` starts.
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: install
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input -v 0
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
