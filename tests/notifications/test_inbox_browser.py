@@ -225,6 +225,10 @@ def test_a_person_answers_every_type_in_a_real_browser(
 
             page.goto(f"{live_server.url}/inbox/")
             expect(page.get_by_role("heading", level=1)).to_have_text("Nothing is waiting for you")
+            page.emulate_media(color_scheme="dark")
+            shot(page, "list-empty-dark")
+            assert axe_serious_violations(page) == []
+            page.emulate_media(color_scheme="light")
             page.get_by_role("navigation", name="Filter by status").get_by_role(
                 "link", name="Answered"
             ).click()
