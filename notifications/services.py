@@ -76,6 +76,7 @@ def notification_create(
     deadline: datetime | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Notification:
+    """Store the notification and, in its transaction, the e-mail to its recipient (contract 9)."""
     now = timezone.now()
     if deadline is not None and deadline <= now:
         raise InvalidRequest("deadline: must be in the future.", details={"field": "deadline"})

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from config.accounts.models import Service, ServiceKey, UserToken
 from config.accounts.secrets import digest
@@ -129,8 +130,6 @@ def test_issue_token_sets_the_email_and_the_password_for_the_inbox(monkeypatch: 
     assert user.email == "robin@example.com"
     assert user.check_password("a long inbox passphrase")
     assert issued["token"].startswith("ut_")
-    from django.test import Client
-
     response = Client().post("/inbox/login/", {"username": "robin", "password": "a long inbox passphrase"})
     assert response.status_code == 302
 

@@ -2,13 +2,16 @@
 
 import json
 import shlex
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from django.test import Client
 
 from config.accounts.models import Service
 from notifications import demo
-from notifications.models import Notification
+from notifications.models import Notification, ResponseType
 from tests.helpers import Api, user_token_for
 
 pytestmark = pytest.mark.django_db
@@ -45,13 +48,6 @@ def test_the_demo_seeds_questions_and_its_curl_line_answers_one(
 def test_make_runs_seed_gives_alex_an_inbox_with_every_response_type_and_prints_the_emails(
     settings: Any, capsys: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from io import StringIO
-
-    from django.core.management import call_command
-    from django.test import Client
-
-    from notifications.models import ResponseType
-
     settings.DEBUG = True
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:8000"
     settings.EMAIL_DELIVERY = "console"

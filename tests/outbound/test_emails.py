@@ -25,6 +25,7 @@ from config.outbound.emails import (
 from config.outbound.models import EmailAttempt, OutboundEmail
 from config.outbound.services import LEASE_EXPIRED_ERROR, Outcome
 from notifications.models import Notification
+from notifications.services import notification_create
 from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, UserFactory
 from tests.helpers import Api, service_key_for
@@ -298,8 +299,6 @@ def test_concurrent_workers_send_each_email_once(
 
 
 def test_the_notification_service_emails_the_recipient(smtp: SmtpServer) -> None:
-    from notifications.services import notification_create
-
     person = UserFactory(email="sam@example.com")
     notification = notification_create(
         service=ServiceFactory(name="crm-assistant"),
