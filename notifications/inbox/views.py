@@ -25,7 +25,14 @@ from django.views.decorators.cache import never_cache
 from config.api.errors import ApiError, RateLimited, Unauthenticated
 from notifications.errors import NotificationAccessDenied, NotificationNotFound
 from notifications.inbox.forms import AnswerForm, LoginForm, response_data_from_form
-from notifications.inbox.words import STATUS_WORDS, answer_words, answered_action, error_words, plural
+from notifications.inbox.words import (
+    STATUS_WORDS,
+    answer_words,
+    answered_action,
+    confirmation_words,
+    error_words,
+    plural,
+)
 from notifications.models import Notification, NotificationStatus
 from notifications.selectors import (
     notification_get_for_recipient,
@@ -208,8 +215,7 @@ class NotificationView(InboxLoginRequired, View):
             return self._page(request, notification, error=error, posted=action_id, status=error.status)
         messages.success(
             request,
-            f"Answered: {answer_words(action, notification.response_data)}. "
-            f"{notification.service.name} has been told.",
+            confirmation_words(action, notification.response_data, service_name=notification.service.name),
         )
         response = HttpResponseRedirect(reverse("inbox:notification", args=[notification.pk]))
         response.status_code = 303  # See Other: the browser GETs the page, a reload does not post again

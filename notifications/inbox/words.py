@@ -121,3 +121,11 @@ def answered_action(notification: Notification) -> dict[str, Any] | None:
     return next(
         (action for action in notification.actions if action["id"] == notification.response_action_id), None
     )
+
+
+def confirmation_words(action: dict[str, Any] | None, response_data: Any, *, service_name: str) -> str:
+    """The line at the top after answering: "Answered: Approve. crm-assistant has been told."
+    (a written answer is shown below it, not repeated in it)."""
+    if action is not None and action["response_type"] == ResponseType.TEXT:
+        return f"Your answer is recorded. {service_name} has been told."
+    return f"Answered: {answer_words(action, response_data)}. {service_name} has been told."

@@ -205,7 +205,10 @@ def test_a_person_answers_every_type_in_a_real_browser(
             expect(page.locator(".count")).to_have_text("(25 / 500)")
             shot(page, "text")
             page.get_by_role("button", name="Send answer").click()
-            expect(page.locator(".notice-success")).to_contain_text("Answered: Looks good to me.")
+            expect(page.locator(".notice-success")).to_have_text(
+                "Your answer is recorded. crm-assistant has been told."
+            )
+            assert page.locator(".outcome .answer").inner_text() == "Looks good to me.\nThanks!"
             shot(page, "text-answered")
 
             open_question("numeric")
