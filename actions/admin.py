@@ -154,26 +154,6 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
         ),
         ("Params (masked)", {"fields": ("params_block", "params_masked_at")}),
     )
-    readonly_fields = (
-        "id",
-        "kind",
-        "label",
-        "target_url",
-        "bot",
-        "conversation",
-        "visitor_id",
-        "result_display",
-        "error",
-        "created_at",
-        "completed_at",
-        "delivery_status",
-        "delivery_method",
-        "signal_source",
-        "network_status",
-        "submit_to_signal_ms",
-        "params_block",
-        "params_masked_at",
-    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactSubmission]:
         return contact_submissions()
@@ -336,7 +316,6 @@ def _timestamp(moment: datetime | None) -> str:
 class ActionVersionInline(ReadOnlyTabularInline):
     model = ActionVersion
     fields = ("version", "target_url", "fire_on", "timeout_ms", "description", "created_at")
-    readonly_fields = fields
     ordering = ("-version",)
 
 
@@ -363,7 +342,6 @@ class RecentTriggerInline(ReadOnlyTabularInline):
         "duration_ms",
         "idempotency_key",
     )
-    readonly_fields = fields
     show_change_link = True
 
     @admin.display(description="error")
@@ -384,6 +362,8 @@ class ActionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = (("service", RelatedLookupFilter), "fire_on")
     search_fields = ("action_id",)
     search_help_text = "An action id (exact, or its beginning)."
+    # The model orders by the service's id (no join under a row lock); people read names.
+    ordering = ("service__name", "action_id")
     fields = (
         "service",
         "action_id",
@@ -396,7 +376,6 @@ class ActionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "updated_at",
         "trigger_history",
     )
-    readonly_fields = fields
     inlines = (ActionVersionInline, RecentTriggerInline)
 
     def get_search_results(
@@ -451,7 +430,6 @@ class ActionTriggerAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, 
         "payload_sent_block",
         "error_block",
     )
-    readonly_fields = fields
 
     @admin.display(description="error")
     def error_type(self, obj: ActionTrigger) -> str:

@@ -139,7 +139,9 @@ class Action(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["service", "action_id"]
+        # By the foreign key's column: "service" would sort by the service's name through a join,
+        # and a SELECT ... FOR UPDATE over that join locks the service's row too.
+        ordering = ["service_id", "action_id"]
         constraints = [
             models.UniqueConstraint(fields=["service", "action_id"], name="action_unique_per_service"),
             models.CheckConstraint(
@@ -168,7 +170,7 @@ class ActionVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["action", "-version"]
+        ordering = ["action_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["action", "version"], name="action_version_unique"),
         ]

@@ -11,14 +11,22 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from actions.error_types import ParameterInvalid, TypeMismatch
 from actions.models import FireOn, TriggerStatus
-from config.api.serializers import InputSerializer
+from config.api.families import ActionsErrorResponse, ParameterInvalid
+from config.api.fields import (
+    JsonObjectField,
+    PassThroughField,
+    Rfc3339Field,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+)
+from config.api.serializers import InputSerializer, OutputSerializer
 
 ACTION_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ACTION_ID_SUGGESTION = (
@@ -27,8 +35,6 @@ ACTION_ID_SUGGESTION = (
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 IDEMPOTENCY_KEY_SUGGESTION = "1 to 255 printable ASCII characters, e.g. a UUID."
 TARGET_URL_MAX_LENGTH = 2048
-# DRF error codes that mean "this is not the JSON type the field takes".
-TYPE_ERROR_CODES = frozenset({"type", "null"})
 
 
 def parse_action_id(value: str) -> str:
@@ -52,50 +58,6 @@ def parse_idempotency_key(request: Request) -> str | None:
             suggestion=IDEMPOTENCY_KEY_SUGGESTION,
         )
     return value
-
-
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBooleanField(serializers.Field):
-    default_error_messages = {"type": "Must be true or false.", "null": "Must be true or false, not null."}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("type")
-        return data
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-class StrictIntegerField(serializers.IntegerField):
-    default_error_messages = {"type": "Must be a JSON integer.", "null": "Must be an integer, not null."}
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("type")
-        return data
-
-
-class StrictCharField(serializers.CharField):
-    default_error_messages = {"type": "Must be a string.", "null": "Must be a string, not null."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("type")
-        return super().to_internal_value(data)
-
-
-class StrictChoiceField(serializers.ChoiceField):
-    default_error_messages = {"type": "Must be a string.", "null": "Must be a string, not null."}
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("type")
-        return super().to_internal_value(data)
 
 
 class HttpUrlField(StrictCharField):
@@ -128,48 +90,7 @@ def _http_url_problem(value: str) -> str | None:
     return None
 
 
-@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
-class JsonObjectField(serializers.Field):
-    default_error_messages = {
-        "type": "Must be a JSON object or null.",
-        "null": "Must be a JSON object.",
-    }
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            self.fail("type")
-        return data
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-class StrictInputSerializer(InputSerializer):
-    """A body whose keys are all known and whose values have the declared JSON types."""
-
-    @classmethod
-    def validated(cls, data: dict[str, Any]) -> dict[str, Any]:
-        serializer = cls(data=data)
-        known = list(serializer.fields)
-        unknown = [key for key in data if key not in serializer.fields]
-        if unknown:
-            raise ParameterInvalid(
-                f"Unknown field {unknown[0]!r}.",
-                location=f"body.{unknown[0]}",
-                suggestion=f"Send only these fields: {', '.join(known)}.",
-            )
-        if serializer.is_valid():
-            return dict(serializer.validated_data)
-        name, details = next(iter(serializer.errors.items()))
-        detail = details[0]
-        error_class = TypeMismatch if detail.code in TYPE_ERROR_CODES else ParameterInvalid
-        help_text = serializer.fields[name].help_text
-        raise error_class(
-            f"{name}: {detail}", location=f"body.{name}", suggestion=str(help_text) if help_text else None
-        )
-
-
-class ActionPutInput(StrictInputSerializer):
+class ActionPutInput(InputSerializer):
     target_url = HttpUrlField(help_text="An absolute http or https URL, e.g. https://example.com/hook.")
     fire_on = StrictChoiceField(
         choices=FireOn.choices,
@@ -187,20 +108,22 @@ class ActionPutInput(StrictInputSerializer):
     )
 
 
-class ActionOutput(serializers.Serializer):
-    """The action as `PUT` and `GET /actions/{id}` answer it (for the schema)."""
+class ActionOutput(OutputSerializer):
+    """The action as `PUT` and `GET /actions/{id}` answer it."""
 
     action_id = serializers.CharField()
-    action_version = serializers.CharField(help_text='"1" at creation, up by one on every change.')
+    action_version = serializers.CharField(
+        source="version", help_text='"1" at creation, up by one on every change.'
+    )
     target_url = serializers.CharField()
     fire_on = serializers.ChoiceField(choices=FireOn.choices)
     timeout_ms = serializers.IntegerField()
     description = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = Rfc3339Field()
+    updated_at = Rfc3339Field()
 
 
-class TriggerInput(StrictInputSerializer):
+class TriggerInput(InputSerializer):
     decision = StrictBooleanField(
         required=False, allow_null=True, default=None, help_text="true, false or null (always fires)."
     )
@@ -210,24 +133,19 @@ class TriggerInput(StrictInputSerializer):
     )
 
 
-class ActionsErrorDetail(serializers.Serializer):
-    type = serializers.CharField()
-    message = serializers.CharField()
-    location = serializers.CharField(allow_null=True)
-    suggestion = serializers.CharField(allow_null=True)
+@extend_schema_field(ActionsErrorResponse)
+class StoredErrorField(PassThroughField):
+    """A failed trigger's ErrorResponse, stored as `ActionsFamily.error_body` built it."""
 
 
-class ActionsErrorResponse(serializers.Serializer):
-    error = ActionsErrorDetail()
+class ActionResultOutput(OutputSerializer):
+    """The seed's ActionResult, alike for the first answer and every replay."""
 
-
-class ActionResultOutput(serializers.Serializer):
-    """The seed's ActionResult (for the schema)."""
-
-    action_id = serializers.CharField()
+    # The trigger comes with its action (`action_trigger` returns it so): rendering queries nothing.
+    action_id = serializers.CharField(source="action.action_id")
     action_version = serializers.CharField()
     status = serializers.ChoiceField(
         choices=[c for c in TriggerStatus.values if c != TriggerStatus.IN_PROGRESS]
     )
     payload_sent = JsonObjectField(allow_null=True, help_text="The exact JSON body sent (triggered only).")
-    error = ActionsErrorResponse(allow_null=True, help_text="Set only when status is failed.")
+    error = StoredErrorField(allow_null=True, help_text="Set only when status is failed.")

@@ -9,6 +9,7 @@ Not an app's admin module: the apps' `admin.py` files import their building bloc
 - A filter on a foreign key never lists the related table (`RelatedLookupFilter`): there may be
   hundreds of thousands of bots, and Django's own filter loads and renders every one of them.
 - Read-only pages and inlines for what only services change (the audit trail of the system).
+- Which fields a page shows read-only is derived from what it shows, never listed a second time.
 """
 
 import contextlib
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import flatten, flatten_fieldsets
 from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -33,7 +35,7 @@ COUNT_CAP = 10_000
 RELATED_LOOKUP_LIMIT = 20
 
 # What a declared list filter puts in the query string after its field name.
-_FILTER_LOOKUPS = frozenset({"exact", "isnull", "in", "gte", "gt", "lte", "lt", "id", "pk"})
+_FILTER_LOOKUPS = frozenset({"exact", "isnull", "isempty", "in", "gte", "gt", "lte", "lt", "id", "pk"})
 
 
 class CappedCountPaginator(Paginator):
@@ -103,8 +105,34 @@ class IdSearchMixin:
         return queryset.filter(**{self.search_fallback_field: term}), False
 
 
+def _shown_fields(options: Any) -> list[str]:
+    """The names a change page (or an inline's row) shows: its declared fieldsets or fields.
+
+    Read off the declarations, not `get_fieldsets()`: without them Django builds a form to find
+    the fields, and building that form asks for the read-only fields again.
+    """
+    if options.fieldsets:
+        return flatten_fieldsets(options.fieldsets)
+    if options.fields:
+        return flatten(options.fields)
+    return [field.name for field in options.model._meta.fields]
+
+
+class SystemFieldsReadOnlyMixin:
+    """An editable page: what the system sets (ids, timestamps: the fields the model does not let
+    a form edit) and what is computed for display are shown read-only."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        editable = {field.name for field in [*opts.fields, *opts.many_to_many] if field.editable}
+        return [name for name in _shown_fields(self) if name not in editable]
+
+
 class ReadOnlyAdminMixin:
     """Rows written only by the system's own services: viewed here, never added, edited or deleted."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        return _shown_fields(self)
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -2,6 +2,11 @@
 
 The embedded default (no DATABASE_URL, no REDIS_URL) is a SQLite file and an in-process cache:
 right for one process on one machine. Production sets DATABASE_URL and REDIS_URL.
+
+The helpers below turn the environment's text into each setting's type, and refuse text of the
+wrong type (the import fails). Formats, ranges and relations are system checks
+(config/checks.py), which see a setting whatever set it: the environment, or a settings module
+built on this one (tests/settings.py, bench/settings.py).
 """
 
 import os
@@ -35,17 +40,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_seconds(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
+def env_number(name: str, default: float) -> float:
+    """The number in `name` (an int when whole); its range is checked by config/checks.py."""
+    value = os.environ.get(name, "").strip()
+    if not value:
         return default
     try:
-        seconds = float(value)
+        number = float(value)
     except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 3600:
-        raise ImproperlyConfigured(f"{name} must be a number of seconds from 0 to 3600, not {value!r}")
-    return seconds
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+    return int(number) if number.is_integer() else number
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -72,6 +76,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "config.apps.ProjectConfig",
     "config.accounts",
     "config.outbound",
     "conversations",
@@ -115,9 +120,12 @@ TEMPLATES = [
 # open across requests (with a health check), so a request does not pay for a new connection.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True),
-    }
+    try:
+        DATABASES = {
+            "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True),
+        }
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Parameters travel apart from the SQL, so psycopg prepares a statement the connection has
         # run five times and PostgreSQL stops parsing and planning the hot ones on every request.
@@ -167,7 +175,7 @@ RATELIMIT_FAIL_OPEN = False
 # Outbound requests (webhooks, triggers) refuse non-public addresses unless this is true.
 OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 # How long an idle outbound connection may wait to be reused; 0 opens one per request.
-OUTBOUND_KEEP_ALIVE_SECONDS = env_seconds("OUTBOUND_KEEP_ALIVE_SECONDS", default=1.0)
+OUTBOUND_KEEP_ALIVE_SECONDS = env_number("OUTBOUND_KEEP_ALIVE_SECONDS", default=1.0)
 # Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
@@ -190,9 +198,6 @@ if EMAIL_URL and not PUBLIC_BASE_URL:
         "PUBLIC_BASE_URL is not set: the e-mails link to <PUBLIC_BASE_URL>/inbox/<id>/, so set it to "
         "the address people reach this server at (https://loopback.example.com)."
     )
-
-# The bench-only floor endpoint (see `make bench`); never on in production.
-BENCH_FLOOR_ENABLED = env_bool("BENCH_FLOOR_ENABLED", default=False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -243,12 +248,13 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROX
 # address is unknown.
 RATELIMIT_IP_META_KEY = "config.api.client_ip.client_ip"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_SECONDS = env_number("SECURE_HSTS_SECONDS", default=0)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    # A view that does not say who may call it serves nobody (config.api.views' bases say it).
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.DenyAll"],
     "DEFAULT_PARSER_CLASSES": ["config.api.parsing.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api.handlers.drf_exception_handler",
@@ -269,7 +275,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 # JSON lines on standard error; the request id rides on every line a request produces.
+# Checked here, not by a system check: Django configures logging before any check can run.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -17,9 +16,6 @@ urlpatterns = [
     path("actions/", include("actions.urls")),
     path("inbox/", include("notifications.inbox.urls")),
 ]
-
-if settings.BENCH_FLOOR_ENABLED:
-    urlpatterns.append(path("bench/", include("config.bench.urls")))
 
 handler400 = "config.api.handlers.handler400"
 handler403 = "config.api.handlers.handler403"

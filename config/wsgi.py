@@ -4,8 +4,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+# Imported once the settings module is named: both read the settings.
+from config.api.parsing import ChunkedBodies
+from config.checks import at_server_start
 
-from config.checks import warn_if_unshared_cache  # noqa: E402 - needs the settings loaded above
+application = ChunkedBodies(get_wsgi_application())
 
-warn_if_unshared_cache()
+at_server_start()

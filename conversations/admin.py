@@ -14,6 +14,7 @@ from config.admin import (
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
     RelatedLookupFilter,
+    SystemFieldsReadOnlyMixin,
 )
 from conversations.allowlist import InvalidUrl, validate_patterns
 from conversations.models import Bot, Conversation, Message
@@ -63,14 +64,13 @@ class BotForm(forms.ModelForm):
 
 
 @admin.register(Bot)
-class BotAdmin(BigTableAdminMixin, admin.ModelAdmin):
+class BotAdmin(BigTableAdminMixin, SystemFieldsReadOnlyMixin, admin.ModelAdmin):
     form = BotForm
     list_display = ("name", "service", "allowlist_size", "created_at", "updated_at")
     list_select_related = ("service",)
     list_filter = (("service", RelatedLookupFilter),)
     search_fields = ("name",)
     search_help_text = "A bot's name (its beginning) or id (exact)."
-    readonly_fields = ("id", "created_at", "updated_at")
     fields = ("id", "service", "name", "allowed_targets", "created_at", "updated_at")
 
     def get_search_results(
@@ -96,7 +96,6 @@ def _name_or_id(queryset: QuerySet[Bot], term: str) -> QuerySet[Bot]:
 class MessageInline(ReadOnlyTabularInline):
     model = Message
     fields = ("created_at", "role", "content")
-    readonly_fields = fields
     ordering = ("created_at", "id")
 
 
@@ -110,5 +109,4 @@ class ConversationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
     search_fields = ("visitor_id",)
     search_help_text = "A visitor id (exact) or a conversation id (exact)."
     fields = ("id", "bot", "visitor_id", "created_at")
-    readonly_fields = fields
     inlines = (MessageInline,)

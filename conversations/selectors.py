@@ -1,24 +1,13 @@
 """Reads of bots and conversations, always scoped to the owning service (contract 2)."""
 
-import uuid
 from uuid import UUID
 
 from django.db.models import QuerySet
 
 from config.accounts.models import Service
 from config.api.errors import NotFound
+from config.api.ids import parse_id
 from conversations.models import Bot, Conversation, Message
-
-
-def parse_id(value: str | UUID, *, what: str) -> UUID:
-    """An id from a path; a value that is not a UUID names nothing, so it is a 404."""
-    if isinstance(value, UUID):
-        return value
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        # The value is not quoted back: it came from the path and may be markup.
-        raise NotFound(f"There is no {what} with that id (ids are UUIDs).") from None
 
 
 def bot_get_for_service(*, service: Service, bot_id: str | UUID) -> Bot:

@@ -74,26 +74,6 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
         ("Definition", {"fields": ("actions_block", "metadata_block")}),
         ("Webhook deliveries", {"fields": ("deliveries",)}),
     )
-    readonly_fields = (
-        "id",
-        "service",
-        "recipient",
-        "title",
-        "description",
-        "created_at",
-        "status_display",
-        "deadline",
-        "expired_at",
-        "invalidated_at",
-        "invalidation_reason",
-        "response_action_id",
-        "response_data_block",
-        "responded_at",
-        "responder",
-        "actions_block",
-        "metadata_block",
-        "deliveries",
-    )
     actions = ("invalidate", "replay")
 
     def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None) -> Any:

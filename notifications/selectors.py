@@ -11,18 +11,9 @@ from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
 
 from config.accounts.models import Service
 from config.api.errors import InvalidRequest
+from config.api.ids import parse_id
 from notifications.errors import NotificationAccessDenied, NotificationNotFound
 from notifications.models import Notification, NotificationStatus, open_at, overdue_at
-
-
-def _parse_id(notification_id: Any) -> uuid.UUID:
-    if isinstance(notification_id, str):
-        try:
-            return uuid.UUID(notification_id)
-        except ValueError:
-            pass
-    # Not a UUID can name no notification: the same 404 as an unknown one.
-    raise NotificationNotFound()
 
 
 def _with_people() -> QuerySet[Notification]:
@@ -39,7 +30,8 @@ def recipient_get(*, username: Any) -> Any:
 
 def notification_get_for_service(*, service: Service, notification_id: Any) -> Notification:
     """Another service's notification answers exactly like a missing one (404)."""
-    notification = _with_people().filter(pk=_parse_id(notification_id), service=service).first()
+    pk = parse_id(notification_id, error=NotificationNotFound)
+    notification = _with_people().filter(pk=pk, service=service).first()
     if notification is None:
         raise NotificationNotFound()
     return notification
@@ -63,7 +55,7 @@ def notification_readable_by(*, notification: Notification, user: Any) -> bool:
 def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_id: Any) -> Notification:
     """404 when it does not exist, then 403 when it is addressed to someone else (the seed's order)."""
     try:
-        notification = rows.get(pk=_parse_id(notification_id))
+        notification = rows.get(pk=parse_id(notification_id, error=NotificationNotFound))
     except Notification.DoesNotExist:
         raise NotificationNotFound() from None
     if not notification_readable_by(notification=notification, user=user):
@@ -96,16 +88,16 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> "Cursor":
+        """The cursor `encode` made, or ValueError. A time without its zone is refused: compared
+        with the rows' aware times it would be read in the server's zone, not where it ended."""
         try:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
             created_at, row_id = json.loads(raw)
             cursor = cls(created_at=datetime.fromisoformat(created_at), id=uuid.UUID(row_id))
         except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
-            raise InvalidRequest(
-                "cursor: not a cursor this server made.", details={"field": "cursor"}
-            ) from None
+            raise ValueError("not a cursor this server made") from None
         if cursor.created_at.tzinfo is None:
-            raise InvalidRequest("cursor: not a cursor this server made.", details={"field": "cursor"})
+            raise ValueError("the cursor's time has no time zone")
         return cursor
 
 

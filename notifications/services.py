@@ -3,7 +3,6 @@ an open row, or a row lock), and every webhook is queued in the transaction of i
 """
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -14,11 +13,11 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django_ratelimit.core import get_usage
 
 from config.accounts.models import Service
 from config.accounts.services import user_token_issue
-from config.api.errors import ApiError, InvalidRequest, RateLimited, Unauthenticated
+from config.api.errors import ApiError, InvalidRequest, Unauthenticated
+from config.api.ratelimit import address_subject, rate_limit_check, rate_limit_refund
 from config.api.timestamps import rfc3339
 from config.db import update_then_insert
 from config.outbound.models import WebhookEvent
@@ -32,8 +31,8 @@ from notifications.errors import (
     NotificationInvalidated,
 )
 from notifications.models import Notification, NotificationStatus, open_at, overdue_at
-from notifications.render import responder_render
 from notifications.selectors import notification_readable_by
+from notifications.serializers import responder_render
 from notifications.validation import actions_validate, response_data_validate
 
 RESPONDED_EVENT = "notification.responded"
@@ -45,6 +44,9 @@ EXPIRE_BATCH_SIZE = 1000
 # Brute-force protection of POST /api/v1/client/token: failed attempts only, in fixed windows.
 # Per username, so one account cannot be guessed at; per client address, so one client cannot
 # spray many accounts. Behind a proxy, the address is what RATELIMIT_IP_META_KEY names.
+# Every attempt is counted before its password is checked and a success takes back only its own
+# hit, so however many guesses arrive at once, on however many processes, at most the limit are
+# checked. Without Redis, logins answer 503: unthrottled guessing is not a degraded mode.
 TOKEN_FAILURES_PER_USERNAME = "5/15m"
 TOKEN_FAILURES_PER_ADDRESS = "20/15m"
 
@@ -254,23 +256,6 @@ def notification_events_replay(
     return webhooks_replay(events=events, dry_run=dry_run)
 
 
-def _token_failure_usages(
-    *, request: HttpRequest, username: str, increment: bool
-) -> list[dict[str, Any] | None]:
-    limits: list[tuple[str, str | Callable[[str, HttpRequest], str], str]] = [
-        (
-            "notifications.client_token.username",
-            lambda group, request: username.casefold(),
-            TOKEN_FAILURES_PER_USERNAME,
-        ),
-        ("notifications.client_token.address", "ip", TOKEN_FAILURES_PER_ADDRESS),
-    ]
-    return [
-        get_usage(request, group=group, key=key, rate=rate, increment=increment)
-        for group, key, rate in limits
-    ]
-
-
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:
     """A new `ut_` user token for a correct username and password; 429 after repeated failures."""
     return user_token_issue(
@@ -279,19 +264,29 @@ def client_token_obtain(*, request: HttpRequest, username: str, password: str) -
 
 
 def person_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
-    """The active person with this username and password, or 401; 429 after repeated failures.
+    """The active person with this username and password, or 401; 429 after repeated failures,
+    503 while the counters are unreachable.
 
     The one login throttle: the token endpoint and the inbox's login page both come through here,
     so they share its counters.
     """
-    for usage in _token_failure_usages(request=request, username=username, increment=False):
-        if usage is not None and (usage["should_limit"] or usage["count"] >= usage["limit"]):
-            raise RateLimited(
-                "Too many failed logins; retry after the number of seconds in Retry-After.",
-                retry_after=max(1, usage["time_left"]),
-            )
+    limits = [
+        ("notifications.client_token.username", username.casefold(), TOKEN_FAILURES_PER_USERNAME),
+        ("notifications.client_token.address", address_subject(request), TOKEN_FAILURES_PER_ADDRESS),
+    ]
+    hits = [
+        rate_limit_check(
+            group=group,
+            subject=subject,
+            rate=rate,
+            message="Too many failed logins.",
+            fail_open=False,
+        )
+        for group, subject, rate in limits
+    ]
     user = authenticate(request, username=username, password=password)
     if user is None:
-        _token_failure_usages(request=request, username=username, increment=True)
         raise Unauthenticated("The username or the password is wrong.")
+    for hit in hits:
+        rate_limit_refund(hit)
     return cast(User, user)

@@ -1,11 +1,21 @@
+"""One factory per model, each defined once: here for the models of `config/` and
+`conversations`, in `tests/actions/execution_factories.py` (ExecutionFactory) and
+`tests/actions/trigger_factories.py` (ActionFactory, ActionTriggerFactory) for `actions`, and in
+`tests/notifications/factories.py` for `notifications`; every other test module imports them.
+
+Service keys and user tokens have none: a test needs the secret, which only issuing one through
+`config.accounts.services` hands out. An ActionVersion is written by ActionFactory, as
+`action_put` writes one with every version.
+"""
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from config.accounts.models import Service
 from config.accounts.secrets import new_webhook_secret
-from config.outbound.models import EmailAttempt, OutboundEmail
-from conversations.models import Bot, Conversation
+from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
+from conversations.models import Bot, Conversation, Message
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -41,6 +51,37 @@ class ConversationFactory(factory.django.DjangoModelFactory):
 
     bot = factory.SubFactory(BotFactory)
     visitor_id = factory.Sequence(lambda n: f"visitor-{n}")
+
+
+class MessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Message
+
+    conversation = factory.SubFactory(ConversationFactory)
+    role = "user"
+    content = factory.Sequence(lambda n: f"Message {n}")
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    """A pending event, due now, as `webhook_enqueue` queues it."""
+
+    class Meta:
+        model = WebhookEvent
+
+    service = factory.SubFactory(ServiceFactory)
+    event_type = "test.event"
+    payload = factory.LazyAttribute(lambda o: {"type": o.event_type})
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
+    """An attempt in flight (no duration yet), unless its outcome is given."""
+
+    class Meta:
+        model = DeliveryAttempt
+
+    event = factory.SubFactory(WebhookEventFactory)
+    started_at = factory.LazyFunction(timezone.now)
 
 
 class OutboundEmailFactory(factory.django.DjangoModelFactory):

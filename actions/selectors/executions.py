@@ -5,7 +5,7 @@ from uuid import UUID
 from actions.models import ActionExecution
 from config.accounts.models import Service
 from config.api.errors import NotFound
-from conversations.selectors import parse_id
+from config.api.ids import parse_id
 
 
 def execution_get_for_result(*, execution_id: str | UUID) -> ActionExecution:

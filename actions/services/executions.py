@@ -17,8 +17,8 @@ from django.utils import timezone
 from actions.errors import AlreadyCompleted, ForbiddenTarget
 from actions.masking import mask_params
 from actions.models import MASKED_KINDS, ActionExecution, ExecutionResult
-from config.api.errors import InvalidRequest, RateLimited
-from config.api.ratelimit import rate_limit_hit
+from config.api.errors import InvalidRequest
+from config.api.ratelimit import rate_limit_check
 from config.db import update_then_insert
 from conversations.allowlist import InvalidUrl, parse_target, target_allowed
 from conversations.models import Bot, Message
@@ -27,7 +27,6 @@ from conversations.services import conversation_start
 
 RESULT_POST_RATE = "5/h"
 RESULT_POST_RATE_GROUP = "widget-action-result"
-MAX_RETRY_AFTER_SECONDS = 3600
 
 # What the assistant says once the visitor's browser has answered; only the label (written by
 # the service when it proposed the action) is quoted, never anything from the result post.
@@ -91,21 +90,18 @@ def result_post_rate_limit_check(*, execution: ActionExecution) -> None:
     """Count this result post against its (bot, visitor); 429 beyond the limit.
 
     The counter lives in the Django cache (Redis when REDIS_URL is set), so it holds across
-    processes. Every post counts, whatever its fate after this step.
+    processes. Every post counts, whatever its fate after this step. Without Redis the post is
+    recorded unlimited: a visitor's result is data, the counter is not.
     """
+    rate = getattr(settings, "WIDGET_RESULT_POST_RATE", RESULT_POST_RATE)
     # The limit is keyed by the execution's bot and visitor, nothing from the HTTP request.
-    usage = rate_limit_hit(
+    rate_limit_check(
         group=RESULT_POST_RATE_GROUP,
         subject=f"{execution.bot_id}:{execution.visitor_id}",
-        rate=getattr(settings, "WIDGET_RESULT_POST_RATE", RESULT_POST_RATE),
+        rate=rate,
+        message=f"At most {rate} result posts for one visitor of a bot.",
+        fail_open=True,
     )
-    if usage is not None and usage["should_limit"]:
-        retry_after = min(max(int(usage["time_left"]), 1), MAX_RETRY_AFTER_SECONDS)
-        raise RateLimited(
-            f"At most {usage['limit']} result posts per hour for one visitor of a bot; "
-            f"retry in {retry_after} seconds.",
-            retry_after=retry_after,
-        )
 
 
 def execution_record_result(

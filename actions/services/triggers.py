@@ -25,11 +25,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from actions.error_types import ErrorType, IdempotencyConflict, TriggerRateExceeded, error_response_body
+from actions.error_types import IdempotencyConflict
 from actions.models import Action, ActionTrigger, ActionVersion, FireOn, TriggerStatus
-from actions.selectors.triggers import trigger_as_result, trigger_get_by_idempotency_key
+from actions.selectors.triggers import trigger_get_by_idempotency_key
 from config.accounts.models import Service
-from config.api.ratelimit import rate_limit_hit
+from config.api.families import ACTIONS, ActionsErrorType
+from config.api.ratelimit import rate_limit_check
 from config.api.timestamps import rfc3339
 from config.outbound.client import ErrorKind, OutboundResult, post_signed
 
@@ -70,14 +71,7 @@ def action_put(
         "description": description or "",
     }
     with transaction.atomic():
-        # .get(), not .first(): Meta.ordering sorts by the service's name, and FOR UPDATE over that
-        # join would lock the service's row too, holding up every insert that references it.
-        try:
-            action: Action | None = Action.objects.select_for_update().get(
-                service=service, action_id=action_id
-            )
-        except Action.DoesNotExist:
-            action = None
+        action = Action.objects.select_for_update().filter(service=service, action_id=action_id).first()
         if action is None:
             try:
                 with transaction.atomic():
@@ -108,12 +102,15 @@ def _version_record(*, action: Action) -> ActionVersion:
 
 
 def trigger_rate_limit_check(*, service: Service) -> None:
-    """Count this trigger request against the service's ACTIONS_TRIGGER_RATE; 429 beyond it."""
-    usage = rate_limit_hit(
-        group=RATE_LIMIT_GROUP, subject=str(service.pk), rate=settings.ACTIONS_TRIGGER_RATE
+    """Count this trigger request against the service's ACTIONS_TRIGGER_RATE; 429 beyond it
+    (without Redis, unlimited: the trigger is what the service asked for)."""
+    rate_limit_check(
+        group=RATE_LIMIT_GROUP,
+        subject=str(service.pk),
+        rate=settings.ACTIONS_TRIGGER_RATE,
+        message=f"At most {settings.ACTIONS_TRIGGER_RATE} trigger requests per service.",
+        fail_open=True,
     )
-    if usage is not None and usage["should_limit"]:
-        raise TriggerRateExceeded(retry_after=max(1, int(usage["time_left"])))
 
 
 def fires(*, fire_on: str, decision: bool | None) -> bool:
@@ -142,8 +139,9 @@ def action_trigger(
     dry_run: bool = False,
     payload: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
-) -> dict[str, Any]:
-    """Trigger the action (or say it would, or skip it), record it, return the ActionResult."""
+) -> ActionTrigger:
+    """Trigger the action (or say it would, or skip it) and record it; the trigger whose
+    ActionResult answers the request, with its action (a replay's stored trigger included)."""
     started = time.monotonic()
     would_fire = fires(fire_on=action.fire_on, decision=decision)
     sends = would_fire and not dry_run
@@ -160,8 +158,7 @@ def action_trigger(
     if idempotency_key is None:
         if sends:
             recorded.update(_deliver(service=service, action=action, decision=decision, payload=payload))
-        trigger = ActionTrigger.objects.create(**recorded)
-        return trigger_as_result(action=action, trigger=trigger)
+        return ActionTrigger.objects.create(**recorded)
 
     recorded.update(
         idempotency_key=idempotency_key,
@@ -177,7 +174,9 @@ def action_trigger(
         ActionTrigger.objects.filter(pk=trigger.pk, status=TriggerStatus.IN_PROGRESS).update(**outcome)
         for field, value in outcome.items():
             setattr(trigger, field, value)
-    return trigger_as_result(action=action, trigger=trigger)
+    # A stored trigger of this key is this action's (the request fingerprint names it): no query.
+    trigger.action = action
+    return trigger
 
 
 def _idempotency_claim(*, recorded: dict[str, Any]) -> tuple[ActionTrigger, bool]:
@@ -227,8 +226,8 @@ def _abandoned(*, trigger: ActionTrigger, timeout_ms: int) -> bool:
 def _record_abandoned(*, trigger: ActionTrigger) -> None:
     ActionTrigger.objects.filter(pk=trigger.pk, status=TriggerStatus.IN_PROGRESS).update(
         status=TriggerStatus.FAILED,
-        error=error_response_body(
-            error_type=ErrorType.EXECUTION_ERROR,
+        error=ACTIONS.error_body(
+            error_type=ActionsErrorType.EXECUTION_ERROR,
             message="The request that held this Idempotency-Key ended before recording an outcome; "
             "whether the target received the trigger is unknown.",
             suggestion="Check the target; to send again, use a new Idempotency-Key.",
@@ -274,14 +273,14 @@ def _deliver(
 
 def _delivery_error(*, action: Action, result: OutboundResult) -> dict[str, Any]:
     if result.error_kind == ErrorKind.REFUSED_DESTINATION:
-        return error_response_body(
-            error_type=ErrorType.ACTION_BINDING_FAILED,
+        return ACTIONS.error_body(
+            error_type=ActionsErrorType.ACTION_BINDING_FAILED,
             message=f"The target was refused before sending ({result.error}).",
             suggestion="Point target_url at an absolute http(s) URL of a host with a public address.",
         )
     if result.error_kind == ErrorKind.TIMEOUT:
-        return error_response_body(
-            error_type=ErrorType.EXECUTION_TIMEOUT,
+        return ACTIONS.error_body(
+            error_type=ActionsErrorType.EXECUTION_TIMEOUT,
             message=f"The target did not answer within {action.timeout_ms} ms.",
             suggestion="Make the target answer sooner, or raise timeout_ms (at most 30000).",
         )
@@ -290,8 +289,8 @@ def _delivery_error(*, action: Action, result: OutboundResult) -> dict[str, Any]
         ErrorKind.HTTP_STATUS: "The target must answer with a 2xx status.",
         ErrorKind.CONNECTION: "Check that the target is up and reachable at target_url.",
     }
-    return error_response_body(
-        error_type=ErrorType.EXECUTION_ERROR,
+    return ACTIONS.error_body(
+        error_type=ActionsErrorType.EXECUTION_ERROR,
         message=f"Delivery to the target failed: {result.error}.",
         suggestion=suggestions.get(result.error_kind or "", "Check the target."),
     )

@@ -6,18 +6,17 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from actions.selectors.triggers import action_as_dict, action_get_for_service
+from actions.selectors.triggers import action_get_for_service
 from actions.services.triggers import action_put, action_trigger, trigger_rate_limit_check
 from actions.trigger_serializers import (
     ActionOutput,
     ActionPutInput,
     ActionResultOutput,
-    ActionsErrorResponse,
     TriggerInput,
     parse_action_id,
     parse_idempotency_key,
 )
-from config.api.parsing import json_body
+from config.api.families import ActionsErrorResponse
 from config.api.views import ServiceApiView
 
 ERRORS = {status: ActionsErrorResponse for status in (400, 401, 404, 409, 413, 429)}
@@ -29,7 +28,7 @@ class ActionApi(ServiceApiView):
     @extend_schema(operation_id="action_get", responses={200: ActionOutput, **ERRORS})
     def get(self, request: Request, action_id: str) -> Response:
         action = action_get_for_service(service=self.service(request), action_id=parse_action_id(action_id))
-        return Response(action_as_dict(action=action))
+        return Response(ActionOutput.render(action))
 
     @extend_schema(
         operation_id="action_put",
@@ -39,9 +38,9 @@ class ActionApi(ServiceApiView):
     def put(self, request: Request, action_id: str) -> Response:
         service = self.service(request)
         action_id = parse_action_id(action_id)
-        data = ActionPutInput.validated(json_body(request))
+        data = ActionPutInput.from_request(request)
         action, created = action_put(service=service, action_id=action_id, **data)
-        return Response(action_as_dict(action=action), status=201 if created else 200)
+        return Response(ActionOutput.render(action), status=201 if created else 200)
 
 
 class ActionTriggerApi(ServiceApiView):
@@ -64,8 +63,7 @@ class ActionTriggerApi(ServiceApiView):
         service = self.service(request)
         trigger_rate_limit_check(service=service)
         action = action_get_for_service(service=service, action_id=parse_action_id(action_id))
-        data = TriggerInput.validated(json_body(request))
+        data = TriggerInput.from_request(request)
         idempotency_key = parse_idempotency_key(request)
-        return Response(
-            action_trigger(service=service, action=action, idempotency_key=idempotency_key, **data)
-        )
+        trigger = action_trigger(service=service, action=action, idempotency_key=idempotency_key, **data)
+        return Response(ActionResultOutput.render(trigger))

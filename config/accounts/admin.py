@@ -5,6 +5,8 @@ secret not at all. Rotating a service's key answers with a page that shows the n
 not stored anywhere it could be shown again (no message cookie, no session, no log entry).
 """
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.db.models import QuerySet
@@ -13,13 +15,14 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from config.accounts.models import Service, ServiceKey, UserToken
-from config.accounts.services import service_key_revoke, service_key_rotate, user_token_revoke
+from config.accounts.models import Credential, Service, ServiceKey, UserToken
+from config.accounts.services import credential_revoke, service_key_rotate
 from config.admin import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
     ReadOnlyTabularInline,
     RelatedLookupFilter,
+    SystemFieldsReadOnlyMixin,
     has_model_permission,
 )
 
@@ -29,16 +32,14 @@ BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 class ServiceKeyInline(ReadOnlyTabularInline):
     model = ServiceKey
     fields = ("prefix", "created_at", "revoked_at")
-    readonly_fields = fields
     verbose_name_plural = "keys (by prefix; the key itself is shown once, when issued)"
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "callback_url", "active_keys", "created_at")
     search_fields = ("^name",)
     fields = ("id", "name", "callback_url", "created_at")
-    readonly_fields = ("id", "created_at")
     inlines = (ServiceKeyInline,)
     actions = ("rotate_key",)
 
@@ -55,7 +56,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @admin.display(description="active keys")
     def active_keys(self, obj: Service) -> SafeString:
-        keys = [key for key in obj.keys.all() if key.revoked_at is None]
+        keys = [key for key in obj.keys.all() if key.is_active]
         return format_html_join(", ", "<code>{}…</code>", ((key.prefix,) for key in keys))
 
     @admin.action(
@@ -80,58 +81,51 @@ class ServiceAdmin(admin.ModelAdmin):
         return response
 
 
-class CredentialAdminMixin(BigTableAdminMixin, ReadOnlyAdminMixin):
+class CredentialAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Credentials by prefix, with revocation; the digest is never shown."""
 
+    # What the revoke action's message calls one of them.
+    noun: ClassVar[str]
+    sortable_by = ("created_at",)
+    actions = ("revoke",)
+
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return has_model_permission(request, self.model, "change")  # type: ignore[attr-defined]
+        return has_model_permission(request, self.model, "change")
 
     @admin.display(description="state")
-    def state(self, obj: ServiceKey | UserToken) -> str:
-        return "revoked" if obj.revoked_at else "active"
+    def state(self, obj: Credential) -> str:
+        return "active" if obj.is_active else "revoked"
+
+    @admin.action(description="Revoke", permissions=["revoke"], location=BOTH_LOCATIONS)
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        credentials = list(queryset.filter(revoked_at__isnull=True))
+        for credential in credentials:
+            credential_revoke(credential=credential)
+            self.log_change(request, credential, "Revoked")
+        self.message_user(request, f"{len(credentials)} {self.noun}(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(ServiceKey)
-class ServiceKeyAdmin(CredentialAdminMixin, admin.ModelAdmin):
+class ServiceKeyAdmin(CredentialAdmin):
+    noun = "key"
     list_display = ("prefix", "service", "state", "created_at", "revoked_at")
-    sortable_by = ("created_at",)
     list_select_related = ("service",)
     list_filter = (("service", RelatedLookupFilter), ("revoked_at", admin.EmptyFieldListFilter))
     fields = ("id", "prefix", "service", "created_at", "revoked_at")
-    readonly_fields = fields
-    actions = ("revoke",)
-
-    @admin.action(description="Revoke", permissions=["revoke"], location=BOTH_LOCATIONS)
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ServiceKey]) -> None:
-        keys = list(queryset.filter(revoked_at__isnull=True))
-        for key in keys:
-            service_key_revoke(key=key)
-            self.log_change(request, key, "Revoked")
-        self.message_user(request, f"{len(keys)} key(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(UserToken)
-class UserTokenAdmin(CredentialAdminMixin, admin.ModelAdmin):
+class UserTokenAdmin(CredentialAdmin):
+    noun = "token"
     list_display = ("prefix", "user", "state", "created_at", "revoked_at")
-    sortable_by = ("created_at",)
     list_select_related = ("user",)
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("user__username",)
     search_help_text = "A username (exact)."
     fields = ("id", "prefix", "user", "created_at", "revoked_at")
-    readonly_fields = fields
-    actions = ("revoke",)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[UserToken], search_term: str
     ) -> tuple[QuerySet[UserToken], bool]:
         term = search_term.strip()
         return (queryset.filter(user__username=term) if term else queryset), False
-
-    @admin.action(description="Revoke", permissions=["revoke"], location=BOTH_LOCATIONS)
-    def revoke(self, request: HttpRequest, queryset: QuerySet[UserToken]) -> None:
-        tokens = list(queryset.filter(revoked_at__isnull=True))
-        for token in tokens:
-            user_token_revoke(token=token)
-            self.log_change(request, token, "Revoked")
-        self.message_user(request, f"{len(tokens)} token(s) revoked.", messages.SUCCESS)

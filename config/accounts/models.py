@@ -5,10 +5,14 @@ a password hasher would cost tens of milliseconds on every request for no gain.
 """
 
 import uuid
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+from config.accounts.secrets import SERVICE_KEY_PREFIX, USER_TOKEN_PREFIX, digest, display_prefix
 
 
 class Service(models.Model):
@@ -27,40 +31,80 @@ class Service(models.Model):
         return self.name
 
 
-class ServiceKey(models.Model):
+class CredentialQuerySet[C: "Credential"](models.QuerySet[C]):
+    def get_by_secret(self, secret: str) -> C | None:
+        """The credential this secret belongs to, revoked or not; None for a secret never issued.
+
+        The digest is unique, so it finds at most one row; whether that row may be used is read
+        off it rather than put into the SQL, whose extra filters cost more to compile than the
+        lookup costs to run.
+        """
+        if not secret.startswith(self.model.secret_prefix):
+            return None
+        try:
+            return self.get(**{self.model.digest_field: digest(secret)})
+        except self.model.DoesNotExist:
+            return None
+
+    def create_for_secret(self, secret: str, **owner: Any) -> C:
+        """Store a newly issued secret by its digest and its display prefix."""
+        digested = {self.model.digest_field: digest(secret)}
+        return self.create(**digested, prefix=display_prefix(secret), **owner)
+
+    def revoke(self) -> int:
+        """Revoke those not revoked yet (an earlier revocation keeps its time); returns how many."""
+        return self.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+class Credential(models.Model):
+    """What service keys and user tokens share: kept as a digest, shown by prefix, revocable."""
+
+    # Each kind keeps its digest in a column of its own name, and its secrets start with their own
+    # prefix (also a constraint on `prefix`).
+    digest_field: ClassVar[str]
+    secret_prefix: ClassVar[str]
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="keys")
-    key_hash = models.CharField(max_length=64, unique=True)
-    # The first characters of the key, enough for a person to tell keys apart; not a secret.
+    # The first characters of the secret, enough for a person to tell them apart; not a secret.
     prefix = models.CharField(max_length=12)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = CredentialQuerySet.as_manager()
+
     class Meta:
+        abstract = True
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({'active' if self.is_active else 'revoked'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ServiceKey(Credential):
+    digest_field = "key_hash"
+    secret_prefix = SERVICE_KEY_PREFIX
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="keys")
+    key_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta(Credential.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(prefix__startswith="sk_"), name="service_key_prefix_sk"),
         ]
 
-    def __str__(self) -> str:
-        state = "revoked" if self.revoked_at else "active"
-        return f"{self.prefix}… ({state})"
 
+class UserToken(Credential):
+    digest_field = "token_hash"
+    secret_prefix = USER_TOKEN_PREFIX
 
-class UserToken(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     token_hash = models.CharField(max_length=64, unique=True)
-    prefix = models.CharField(max_length=12)
-    created_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    class Meta(Credential.Meta):
         constraints = [
             models.CheckConstraint(condition=Q(prefix__startswith="ut_"), name="user_token_prefix_ut"),
         ]
-
-    def __str__(self) -> str:
-        state = "revoked" if self.revoked_at else "active"
-        return f"{self.prefix}… ({state})"

@@ -2,17 +2,9 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.utils import timezone
 
-from config.accounts.models import Service, ServiceKey, UserToken
-from config.accounts.secrets import (
-    SERVICE_KEY_PREFIX,
-    USER_TOKEN_PREFIX,
-    digest,
-    display_prefix,
-    new_secret,
-    new_webhook_secret,
-)
+from config.accounts.models import Credential, Service, ServiceKey, UserToken
+from config.accounts.secrets import SERVICE_KEY_PREFIX, USER_TOKEN_PREFIX, new_secret, new_webhook_secret
 
 
 @dataclass(frozen=True)
@@ -37,7 +29,7 @@ def service_create(*, name: str, callback_url: str = "") -> tuple[Service, Issue
 
 def service_key_issue(*, service: Service) -> IssuedServiceKey:
     secret = new_secret(SERVICE_KEY_PREFIX)
-    key = ServiceKey.objects.create(service=service, key_hash=digest(secret), prefix=display_prefix(secret))
+    key = ServiceKey.objects.create_for_secret(secret, service=service)
     return IssuedServiceKey(key=key, secret=secret)
 
 
@@ -45,24 +37,19 @@ def service_key_issue(*, service: Service) -> IssuedServiceKey:
 def service_key_rotate(*, service: Service) -> IssuedServiceKey:
     """Issue a new key and revoke every other key of the service, in one step."""
     issued = service_key_issue(service=service)
-    ServiceKey.objects.filter(service=service, revoked_at__isnull=True).exclude(pk=issued.key.pk).update(
-        revoked_at=timezone.now()
-    )
+    ServiceKey.objects.filter(service=service).exclude(pk=issued.key.pk).revoke()
     return issued
-
-
-def service_key_revoke(*, key: ServiceKey) -> None:
-    ServiceKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def user_token_issue(*, user: User) -> IssuedUserToken:
     secret = new_secret(USER_TOKEN_PREFIX)
-    token = UserToken.objects.create(user=user, token_hash=digest(secret), prefix=display_prefix(secret))
+    token = UserToken.objects.create_for_secret(secret, user=user)
     return IssuedUserToken(token=token, secret=secret)
 
 
-def user_token_revoke(*, token: UserToken) -> None:
-    UserToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def credential_revoke(*, credential: Credential) -> None:
+    """Revoke a service key or a user token; revoking it again changes nothing."""
+    type(credential).objects.filter(pk=credential.pk).revoke()
 
 
 def person_login_update(*, user: User, email: str | None = None, password: str | None = None) -> None:

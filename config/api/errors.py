@@ -38,6 +38,11 @@ class InvalidRequest(ApiError):
     default_message = "The request is invalid."
 
 
+class DisallowedHost(InvalidRequest):
+    code = "DISALLOWED_HOST"
+    default_message = "This server does not answer to the Host of the request."
+
+
 class Unauthenticated(ApiError):
     status = 401
     code = "UNAUTHENTICATED"
@@ -66,12 +71,6 @@ class MethodNotAllowed(ApiError):
     default_message = "This method is not allowed here."
 
 
-class Conflict(ApiError):
-    status = 409
-    code = "CONFLICT"
-    default_message = "The request conflicts with the current state."
-
-
 class PayloadTooLarge(ApiError):
     status = 413
     code = "PAYLOAD_TOO_LARGE"
@@ -93,6 +92,12 @@ class RateLimited(ApiError):
         headers = {"Retry-After": str(retry_after)}
         super().__init__(message, headers=headers, **kwargs)
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    default_message = "A service this request needs is unreachable; retry later."
 
 
 class InternalError(ApiError):

@@ -3,8 +3,10 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import DisallowedHost as DjangoDisallowedHost
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.views import defaults
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -53,6 +55,12 @@ def as_api_error(exc: BaseException) -> errors.ApiError:
         return errors.Forbidden()
     if isinstance(exc, RequestDataTooBig):
         return errors.PayloadTooLarge()
+    if isinstance(exc, DjangoDisallowedHost):
+        return errors.DisallowedHost()
+    # What Django raises about the request itself, before or inside a view: the caller's fault. A
+    # SuspiciousOperation's message quotes the caller's text (a header, a file name): not echoed.
+    if isinstance(exc, SuspiciousOperation | BadRequest | MultiPartParserError | UnreadablePostError):
+        return errors.InvalidRequest()
     logger.error("unhandled exception", exc_info=exc)
     return errors.InternalError()
 

@@ -1,4 +1,5 @@
-"""Request ids, one log line per request, and the body-size guard of the JSON APIs."""
+"""Request ids, one log line per request, the body-size guard of the JSON APIs, and the refusal of
+URLs holding NUL."""
 
 import logging
 import re
@@ -7,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
 from config.api import errors
@@ -53,12 +55,20 @@ class RequestIdMiddleware:
 
 
 class ApiGuardMiddleware:
-    """Refuse an oversized body on the JSON APIs before anything reads it."""
+    """Refuse an oversized body on the JSON APIs before anything reads it, and a URL holding NUL
+    (U+0000) on every page with 400.
+
+    No real URL holds a NUL, and PostgreSQL stores none in text: an admin object id or filter value
+    holding one would otherwise reach a query and fail there as a 500.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            raise BadRequest("A URL may not contain the NUL character (U+0000).")
         family = family_for_path(request.path)
         if family is not None:
             try:

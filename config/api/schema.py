@@ -3,6 +3,10 @@
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+
+# Every widget route called with a service key answers 401 without a valid one (before anything else).
+WIDGET_UNAUTHENTICATED = OpenApiResponse(description="UNAUTHENTICATED: no valid service key")
 
 
 class ServiceKeyScheme(OpenApiAuthenticationExtension):

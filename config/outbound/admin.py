@@ -26,7 +26,6 @@ from config.outbound.services import webhook_replay
 class DeliveryAttemptInline(ReadOnlyTabularInline):
     model = DeliveryAttempt
     fields = ("started_at", "status_code", "duration_ms", "error", "response_excerpt")
-    readonly_fields = fields
     ordering = ("-started_at",)
 
     @admin.display(description="response (first 4 KiB)")
@@ -70,7 +69,6 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         "last_error",
         "payload_block",
     )
-    readonly_fields = fields
     inlines = (DeliveryAttemptInline,)
     actions = ("replay",)
 

@@ -156,27 +156,25 @@ def webhooks_enqueue_many(*, events: Iterable[NewWebhook], batch_size: int = 100
     Call it inside the causing transaction, as `webhook_enqueue`: a sweep of a thousand rows
     pays one round trip instead of a thousand.
     """
-    events = list(events)
+    rows = [
+        webhook_build(
+            service_id=event.service_id,
+            event_type=event.event_type,
+            payload=event.payload,
+            subject_id=event.subject_id,
+        )
+        for event in events
+    ]
     if connection.vendor != "postgresql":
-        now = timezone.now()
-        rows = [
-            WebhookEvent(
-                service_id=event.service_id,
-                event_type=event.event_type,
-                subject_id=event.subject_id,
-                payload={"type": event.event_type, **event.payload},
-                next_attempt_at=now,
-            )
-            for event in events
-        ]
         WebhookEvent.objects.bulk_create(rows, batch_size=batch_size)
         return len(rows)
-    for start in range(0, len(events), batch_size):
-        _insert_as_json(events[start : start + batch_size])
-    return len(events)
+    for start in range(0, len(rows), batch_size):
+        _insert_as_json(rows[start : start + batch_size])
+    return len(rows)
 
 
-# The columns each event brings; every other column is the same for all (the model's defaults).
+# The columns whose values differ from event to event; every other column takes the first
+# event's value (what `webhook_build` gives every new event: pending, due now, no attempts).
 _EVENT_COLUMNS = (
     ("id", "varchar"),
     ("service_id", "uuid"),
@@ -186,27 +184,25 @@ _EVENT_COLUMNS = (
 )
 
 
-def _insert_as_json(events: list[NewWebhook]) -> None:
+def _insert_as_json(rows: list[WebhookEvent]) -> None:
     """One `INSERT ... SELECT ... FROM jsonb_to_recordset(...)` on PostgreSQL.
 
     The rows travel as one JSON document: psycopg would otherwise quote every value of a
-    bulk_create in Python, which cost more than the INSERT itself. The other columns take the
-    values a new WebhookEvent gets from the model (pending, due now, no attempts, created now).
+    bulk_create in Python, which cost more than the INSERT itself.
     """
-    fresh = WebhookEvent(next_attempt_at=timezone.now())
     given = {name for name, _ in _EVENT_COLUMNS}
     shared = [field for field in WebhookEvent._meta.concrete_fields if field.attname not in given]
-    shared_values = [field.get_db_prep_save(field.pre_save(fresh, add=True), connection) for field in shared]
-    webhook_id = WebhookEvent._meta.pk.get_default
+    first = rows[0]
+    shared_values = [field.get_db_prep_save(field.pre_save(first, add=True), connection) for field in shared]
     records = [
         {
-            "id": webhook_id(),
-            "service_id": str(event.service_id),
-            "event_type": event.event_type,
-            "subject_id": None if event.subject_id is None else str(event.subject_id),
-            "payload": {"type": event.event_type, **event.payload},
+            "id": row.pk,
+            "service_id": str(row.service_id),
+            "event_type": row.event_type,
+            "subject_id": None if row.subject_id is None else str(row.subject_id),
+            "payload": row.payload,
         }
-        for event in events
+        for row in rows
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(

@@ -9,6 +9,7 @@ from actions.models import ActionExecution, ExecutionKind
 from tests.factories import BotFactory, ConversationFactory
 from tests.helpers import Api
 
+# Personal data in clear, as the runtime sends it.
 CONTACT_PARAMS = {
     "name": "Jane Doe",
     "email": "jane.doe@example.com",
@@ -18,11 +19,13 @@ CONTACT_PARAMS = {
 
 
 class ExecutionFactory(factory.django.DjangoModelFactory):
+    """A pending execution of a contact form, its params in clear."""
+
     class Meta:
         model = ActionExecution
 
     bot = factory.SubFactory(BotFactory)  # allows https://example.com
-    visitor_id = factory.Sequence(lambda n: f"visitor-{n}")
+    visitor_id = factory.Sequence(lambda n: f"visitor-{n:04d}")
     conversation = factory.LazyAttribute(lambda o: ConversationFactory(bot=o.bot, visitor_id=o.visitor_id))
     kind = ExecutionKind.CONTACT_FORM
     label = "Send the contact form"

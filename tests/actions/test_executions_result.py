@@ -242,6 +242,17 @@ def test_the_invalid_request_message_names_the_field(api: Api) -> None:
     assert "contactMetadata.networkStatus" in error["message"]
 
 
+@pytest.mark.parametrize("key", ["networkStatus", "submitToSignalMs"])
+@pytest.mark.parametrize("value", [True, False, 200.0, "200"])
+def test_a_number_of_contact_metadata_must_be_a_json_integer(api: Api, key: str, value: Any) -> None:
+    # Python counts true as 1; the wire does not.
+    execution = ExecutionFactory()
+    body = {"result": "success", "contactMetadata": {key: value}}
+    error = assert_error(post_result(api, execution, body), 400, "INVALID_REQUEST")
+    assert f"contactMetadata.{key}" in error["message"]
+    assert_nothing_recorded(execution)
+
+
 def test_a_body_not_sent_as_json_is_unsupported(api: Api) -> None:
     response = post_result(api, ExecutionFactory(), raw=b"result=success", content_type="text/plain")
     assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")

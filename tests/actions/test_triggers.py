@@ -12,9 +12,9 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 from standardwebhooks import Webhook
 
-from actions.error_types import ErrorType
 from actions.models import Action, ActionTrigger, FireOn, TriggerStatus
 from config.accounts.models import Service
+from config.api.families import ActionsErrorType
 from tests.actions.trigger_factories import ActionFactory, Receiver, running_receiver, unused_port
 from tests.helpers import Api, assert_error, service_key_for
 
@@ -57,7 +57,7 @@ def assert_failed(response: Any, error_type: str) -> dict[str, Any]:
 
 
 def test_the_error_types_are_the_seeds() -> None:
-    assert [member.value for member in ErrorType] == [
+    assert [member.value for member in ActionsErrorType] == [
         "syntax_error",
         "type_error",
         "semantic_error",

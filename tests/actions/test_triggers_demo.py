@@ -5,7 +5,7 @@ import shlex
 
 import pytest
 
-from actions import demo
+from actions.demo import triggers
 from actions.models import Action, ActionTrigger, ActionVersion, TriggerStatus
 from config.accounts.models import Service
 from tests.helpers import Api, service_key_for
@@ -17,8 +17,8 @@ def test_the_demo_seeds_twice_and_its_curl_line_works(api: Api, service: Service
     key = service_key_for(service)
     context = {"base_url": "http://127.0.0.1:8000", "service": service, "service_key": key}
 
-    demo.seed(context)
-    lines = demo.seed(context)
+    triggers.seed(context)
+    lines = triggers.seed(context)
 
     assert dict(Action.objects.filter(service=service).values_list("action_id", "fire_on")) == {
         "notify-crm": "true",

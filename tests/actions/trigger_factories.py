@@ -12,7 +12,7 @@ from typing import Any
 
 import factory
 
-from actions.models import Action, ActionVersion, FireOn
+from actions.models import Action, ActionTrigger, ActionVersion, FireOn, TriggerStatus
 from tests.factories import ServiceFactory
 
 
@@ -42,6 +42,18 @@ class ActionFactory(factory.django.DjangoModelFactory):
                 timeout_ms=self.timeout_ms,
                 description=self.description,
             )
+
+
+class ActionTriggerFactory(factory.django.DjangoModelFactory):
+    """A trigger of the action's current version that skipped (nothing was sent)."""
+
+    class Meta:
+        model = ActionTrigger
+
+    action = factory.SubFactory(ActionFactory)
+    service = factory.SelfAttribute("action.service")
+    action_version = factory.SelfAttribute("action.version")
+    status = TriggerStatus.SKIPPED
 
 
 @dataclass

@@ -4,43 +4,28 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from actions.models import ActionExecution, ActionTrigger, ExecutionKind, ExecutionResult, TriggerStatus
+from actions.models import ActionExecution, ExecutionKind, ExecutionResult, TriggerStatus
 from actions.services.executions import execution_record_result
 from actions.services.triggers import action_put
 from config.accounts.models import Service
 from config.accounts.services import service_create, user_token_issue
-from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.models import WebhookEvent
 from config.outbound.services import webhook_enqueue
 from conversations.models import Bot
 from notifications.services import notification_create, notification_respond
-from tests.factories import BotFactory, ConversationFactory, UserFactory
+from tests.actions.execution_factories import CONTACT_PARAMS, ExecutionFactory
+from tests.actions.trigger_factories import ActionTriggerFactory
+from tests.factories import BotFactory, DeliveryAttemptFactory, UserFactory
 
-CLEAR_EMAIL = "jane.doe@example.com"
-CLEAR_PHONE = "+1 555 123 4567"
-CLEAR_NAME = "Jane Doe"
-CONTACT_PARAMS = {"name": CLEAR_NAME, "email": CLEAR_EMAIL, "phone": CLEAR_PHONE, "topics": ["quote", 42]}
+CLEAR_EMAIL = CONTACT_PARAMS["email"]
+CLEAR_PHONE = CONTACT_PARAMS["phone"]
+CLEAR_NAME = CONTACT_PARAMS["name"]
 # What no admin page may show, in any form that would give the value away.
 CLEAR_VALUES = (CLEAR_EMAIL, "jane.doe", "555 123", "1234567", CLEAR_NAME)
-
-
-class ExecutionFactory(factory.django.DjangoModelFactory):
-    """A pending execution of a contact form, its params in clear as the runtime sent them."""
-
-    class Meta:
-        model = ActionExecution
-
-    bot = factory.SubFactory(BotFactory)
-    visitor_id = factory.Sequence(lambda n: f"visitor-{n:04d}")
-    conversation = factory.LazyAttribute(lambda o: ConversationFactory(bot=o.bot, visitor_id=o.visitor_id))
-    kind = ExecutionKind.CONTACT_FORM
-    label = "Send the contact form"
-    target_url = "https://example.com/contact"
-    params = factory.LazyFunction(lambda: dict(CONTACT_PARAMS))
 
 
 def complete(
@@ -109,7 +94,7 @@ def build_world() -> World:
         fire_on="always",
         timeout_ms=3000,
     )
-    ActionTrigger.objects.create(
+    ActionTriggerFactory(
         service=service,
         action=action,
         action_version=2,
@@ -128,9 +113,7 @@ def build_world() -> World:
     )
     notification_respond(notification=notification, responder=person, action_id="approve", response_data="ok")
     event = WebhookEvent.objects.get(subject_id=notification.pk)
-    DeliveryAttempt.objects.create(
-        event=event, started_at=timezone.now(), duration_ms=12, status_code=500, response_body="oops"
-    )
+    DeliveryAttemptFactory(event=event, duration_ms=12, status_code=500, response_body="oops")
     webhook_enqueue(service=service, event_type="test.event", payload={"hello": "world"})
 
     secrets = (

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from tests.admin.factories import CLEAR_VALUES, ExecutionFactory, World, build_world, complete
+from tests.actions.execution_factories import ExecutionFactory
+from tests.admin.factories import CLEAR_VALUES, World, build_world, complete
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.factories import BotFactory
 

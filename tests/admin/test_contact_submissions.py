@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 
 from actions.admin import visitor_prefix_range
 from actions.models import ExecutionKind, ExecutionResult
+from tests.actions.execution_factories import ExecutionFactory
 from tests.admin.conftest import CONTACT_SUBMISSIONS, EXPORT, SUMMARY
-from tests.admin.factories import CLEAR_VALUES, ExecutionFactory, World, complete, staff_user
+from tests.admin.factories import CLEAR_VALUES, World, complete, staff_user
 from tests.factories import BotFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

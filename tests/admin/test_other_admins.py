@@ -10,9 +10,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from actions.models import Action, ActionTrigger, TriggerStatus
+from actions.models import Action, ActionTrigger
 from config.outbound.models import WebhookEvent
 from conversations.models import Bot
+from tests.actions.trigger_factories import ActionTriggerFactory
 from tests.admin.factories import World, complete, staff_user
 from tests.factories import EmailAttemptFactory, OutboundEmailFactory
 
@@ -92,10 +93,7 @@ def test_action_page_shows_versions_and_trigger_history(admin_client: Client, wo
 
 def test_action_page_lists_only_the_latest_triggers(admin_client: Client, world: World) -> None:
     action = Action.objects.get(action_id="approve-refund")
-    ActionTrigger.objects.bulk_create(
-        ActionTrigger(service=world.service, action=action, action_version=2, status=TriggerStatus.SKIPPED)
-        for _ in range(30)
-    )
+    ActionTriggerFactory.create_batch(30, action=action)
 
     html = admin_client.get(f"/admin/actions/action/{action.pk}/change/").content.decode()
 

@@ -4,7 +4,7 @@ import pytest
 from django.db.models import Count
 
 from actions.models import ActionExecution, ContactSubmission
-from config.bench import load, probes, seeding
+from bench import load, probes, seeding
 from conversations.allowlist import target_allowed
 from conversations.models import Bot, Message
 from tests.factories import BotFactory, ServiceFactory
@@ -42,7 +42,7 @@ def test_pending_executions_each_have_their_own_visitor_and_conversation(owners:
         assert target_allowed(target_url=execution.target_url, patterns=owners.bot.allowed_targets)
 
 
-@pytest.mark.urls("tests.bench.urls")
+@pytest.mark.urls("bench.urls")
 def test_the_result_endpoint_accepts_the_seeded_executions(owners: seeding.Owners) -> None:
     ids = seeding.seed_pending_executions(bot=owners.bot, count=3, tag="t")
     counted = probes.count_queries(endpoint=load.result_endpoint(), fresh_ids=ids)
@@ -54,7 +54,7 @@ def test_the_result_endpoint_accepts_the_seeded_executions(owners: seeding.Owner
     assert Message.objects.filter(conversation=completed.conversation, role="assistant").count() == 1
 
 
-@pytest.mark.urls("tests.bench.urls")
+@pytest.mark.urls("bench.urls")
 def test_the_floor_is_one_select_and_one_update_in_a_transaction(owners: seeding.Owners) -> None:
     ids = seeding.seed_floor_bots(service=owners.service, count=3, tag="t")
     counted = probes.count_queries(endpoint=load.floor_endpoint(), fresh_ids=ids)

@@ -1,8 +1,15 @@
 """Every framework error under a family's prefix answers in that family's body (contract 0)."""
 
+import io
+import json
+import logging
+from collections.abc import Iterator
+
 import pytest
 
-from config.accounts.services import service_key_revoke
+from config.accounts.services import credential_revoke
+from config.api.logging import JsonFormatter, RequestIdFilter
+from tests.config.error_urls import DATABASE_ECHO
 from tests.helpers import Api, assert_error, service_key_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.config.error_urls")]
@@ -15,6 +22,7 @@ FAMILIES = {
         "method": "METHOD_NOT_ALLOWED",
         "internal": "INTERNAL_ERROR",
         "auth": "UNAUTHENTICATED",
+        "host": "INVALID_REQUEST",
     },
     "/api/v1/": {
         "invalid": "INVALID_REQUEST",
@@ -23,6 +31,7 @@ FAMILIES = {
         "method": "METHOD_NOT_ALLOWED",
         "internal": "INTERNAL_ERROR",
         "auth": "AUTH_INVALID_TOKEN",
+        "host": "INVALID_REQUEST",
     },
     "/actions/": {
         "invalid": "syntax_error",
@@ -31,6 +40,7 @@ FAMILIES = {
         "method": "not_found",
         "internal": "execution_error",
         "auth": "auth_error",
+        "host": "parameter_error",
     },
 }
 PREFIXES = list(FAMILIES)
@@ -133,5 +143,64 @@ def test_a_valid_service_key_authenticates(service_api: Api, prefix: str, servic
 def test_a_revoked_service_key_is_401(api: Api, service) -> None:  # type: ignore[no-untyped-def]
     secret = service_key_for(service)
     assert api.as_(secret).get("/v1/_test/whoami").status_code == 200
-    service_key_revoke(key=service.keys.get())
+    credential_revoke(credential=service.keys.get())
     assert_error(api.as_(secret).get("/v1/_test/whoami"), 401, "UNAUTHENTICATED")
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """Every log line, of every logger, as the server writes them (config.api.logging)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("path", ["_test/whoami", "_test/echo", "no-such-route"])
+def test_a_host_outside_allowed_hosts_is_400_in_the_family_body(api: Api, prefix: str, path: str) -> None:
+    for method in ("get", "post"):
+        response = getattr(api.client, method)(f"{prefix}{path}", HTTP_HOST="attacker.example")
+        assert_error(response, 400, FAMILIES[prefix]["host"])
+        assert "attacker.example" not in response.content.decode()
+
+
+def test_a_host_outside_allowed_hosts_is_400_on_every_real_route(api: Api) -> None:
+    for path in ("/v1/bots/x", "/api/v1/client/token", "/actions/x/trigger"):
+        response = api.client.post(path, "{}", content_type="application/json", HTTP_HOST="attacker.example")
+        assert response.status_code == 400, (path, response.content)
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_a_suspicious_operation_is_400_without_its_text(api: Api, prefix: str) -> None:
+    response = api.get(f"{prefix}_test/suspicious")
+    assert_error(response, 400, FAMILIES[prefix]["invalid"])
+    assert "passwd" not in response.content.decode()
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_a_database_error_is_logged_by_type_and_place_never_with_the_values_it_echoes(
+    api: Api, prefix: str, json_log: io.StringIO
+) -> None:
+    response = api.get(f"{prefix}_test/database-error")
+
+    assert_error(response, 500, FAMILIES[prefix]["internal"])
+    assert DATABASE_ECHO not in response.content.decode()
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    [logged] = [line for line in lines if line["message"] == "unhandled exception"]
+    assert "django.db.utils.IntegrityError" in logged["exc_info"]
+    assert "error_urls.py" in logged["exc_info"] and "in get" in logged["exc_info"]
+    assert DATABASE_ECHO not in json_log.getvalue()
+    assert "zelda" not in json_log.getvalue()
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("url", ["_test/whoami?cursor=a%00b", "_test/who%00ami"])
+def test_a_nul_in_the_url_is_400_in_the_family_body(api: Api, prefix: str, url: str) -> None:
+    assert_error(api.get(f"{prefix}{url}"), 400, FAMILIES[prefix]["invalid"])

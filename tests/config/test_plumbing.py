@@ -68,7 +68,7 @@ def test_healthz_and_readyz(api: Api) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
     ready = api.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "cache": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "cache": "ok", "static": "ok"}
 
 
 def test_openapi_schema_and_docs_are_served(api: Api) -> None:

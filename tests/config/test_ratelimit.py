@@ -1,4 +1,5 @@
-"""rate_limit_hit: django-ratelimit's counting in one round trip, on Redis and on the in-process cache."""
+"""rate_limit_hit: django-ratelimit's counting in one round trip, on Redis and on the in-process cache;
+rate_limit_check: the one 429 (and Retry-After rule) every limit raises."""
 
 import pytest
 from django.core.cache import caches
@@ -6,7 +7,8 @@ from django_ratelimit.core import get_usage
 from django_redis.cache import RedisCache
 from pytest_django.fixtures import Settings
 
-from config.api.ratelimit import rate_limit_hit
+from config.api.errors import RateLimited
+from config.api.ratelimit import rate_limit_check, rate_limit_hit, rate_limit_refund, retry_after_seconds
 
 
 def test_hits_are_counted_and_limited_past_the_rate() -> None:
@@ -60,4 +62,39 @@ def test_on_redis_a_server_that_forgot_the_script_still_counts() -> None:
     rate_limit_hit(group="g", subject="flushed", rate="10/m")
     cache.client.get_client(write=True).script_flush()
     usage = rate_limit_hit(group="g", subject="flushed", rate="10/m")
+    assert usage is not None and usage["count"] == 2
+
+
+def test_beyond_the_rate_the_check_raises_429_with_retry_after_inside_the_window() -> None:
+    for _ in range(2):
+        assert rate_limit_check(group="g", subject="c", rate="2/m", message="Too many.", fail_open=True)
+    with pytest.raises(RateLimited) as raised:
+        rate_limit_check(group="g", subject="c", rate="2/m", message="Too many.", fail_open=True)
+    assert 1 <= raised.value.retry_after <= 60
+    assert raised.value.headers == {"Retry-After": str(raised.value.retry_after)}
+    assert raised.value.message == f"Too many. Retry in {raised.value.retry_after} seconds."
+
+
+@pytest.mark.parametrize(
+    ("time_left", "period", "retry_after"),
+    [(0, 60, 1), (1, 60, 2), (59, 60, 60), (-1, 60, 1), (3599, 3600, 3600), (5000, 900, 900)],
+)
+def test_retry_after_is_the_whole_seconds_until_a_hit_is_accepted_within_the_window(
+    time_left: int, period: int, retry_after: int
+) -> None:
+    # The window counts through its last second (time_left 0): the next second is a new window.
+    assert retry_after_seconds({"time_left": time_left, "period": period}) == retry_after
+
+
+def test_switched_off_the_check_counts_and_refuses_nothing(settings: Settings) -> None:
+    settings.RATELIMIT_ENABLE = False
+    for _ in range(3):
+        assert rate_limit_check(group="g", subject="off", rate="1/h", message="x", fail_open=False) is None
+
+
+def test_a_refund_takes_back_one_hit_only() -> None:
+    first = rate_limit_check(group="g", subject="r", rate="5/m", message="x", fail_open=True)
+    rate_limit_check(group="g", subject="r", rate="5/m", message="x", fail_open=True)
+    rate_limit_refund(first)
+    usage = rate_limit_hit(group="g", subject="r", rate="5/m")
     assert usage is not None and usage["count"] == 2

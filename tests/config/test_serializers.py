@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from config.api.serializers import InputSerializer
+from config.api.serializers import InputSerializer, OutputSerializer
 
 
 class Inner(InputSerializer):
@@ -37,3 +37,23 @@ def test_validation_of_one_does_not_leak_into_another() -> None:
     assert good.validated_data == {"name": "ok", "tags": ["a"], "inner": {"count": 2}}
     again = Outer(data={"name": "ok", "tags": ["a"], "inner": {"count": -5}})
     assert not again.is_valid() and set(again.errors) == {"inner"}
+
+
+class Named(OutputSerializer):
+    name = serializers.CharField(source="title")
+    shouted = serializers.SerializerMethodField()
+
+    def get_shouted(self, instance: dict[str, str]) -> str:
+        return instance["title"].upper() + self.context.get("mark", "")
+
+
+class Listing(OutputSerializer):
+    items = Named(many=True)
+
+
+def test_an_output_serializer_renders_each_call_with_its_own_context() -> None:
+    assert Named.render({"title": "a"}, mark="!") == {"name": "a", "shouted": "A!"}
+    assert Named.render({"title": "b"}) == {"name": "b", "shouted": "B"}
+    assert Listing.render({"items": [{"title": "c"}, {"title": "d"}]}, mark="?") == {
+        "items": [{"name": "c", "shouted": "C?"}, {"name": "d", "shouted": "D?"}]
+    }

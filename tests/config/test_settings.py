@@ -102,10 +102,15 @@ def test_a_boolean_setting_that_is_not_a_boolean_is_refused(value: str) -> None:
 
 def test_the_keep_alive_of_outbound_connections_is_a_number_of_seconds() -> None:
     assert settings_under(DEBUG="true", OUTBOUND_KEEP_ALIVE_SECONDS="0")["keep_alive"] == 0.0
-    for value in ("soon", "-1", "nan", "86400"):
-        result = run_python(PRINT_SETTINGS, DEBUG="true", OUTBOUND_KEEP_ALIVE_SECONDS=value)
+    assert settings_under(DEBUG="true", OUTBOUND_KEEP_ALIVE_SECONDS="0.5")["keep_alive"] == 0.5
+    result = run_python(PRINT_SETTINGS, DEBUG="true", OUTBOUND_KEEP_ALIVE_SECONDS="soon")
+    assert result.returncode != 0
+    assert "OUTBOUND_KEEP_ALIVE_SECONDS must be a number, not 'soon'" in result.stderr
+    # Its range is a system check's (tests/config/test_checks.py).
+    for value in ("-1", "nan", "86400"):
+        result = manage("check", DEBUG="true", OUTBOUND_KEEP_ALIVE_SECONDS=value)
         assert result.returncode != 0
-        assert "OUTBOUND_KEEP_ALIVE_SECONDS must be a number of seconds from 0 to 3600" in result.stderr
+        assert "config.E002" in result.stderr and "is not a number of seconds from 0 to 3600" in result.stderr
 
 
 def manage(*args: str, **env: str | None) -> subprocess.CompletedProcess[str]:

@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from config.accounts.models import Service
-from conversations.models import Bot, Message
-from tests.factories import BotFactory, ConversationFactory
+from conversations.models import Bot
+from tests.factories import BotFactory, ConversationFactory, MessageFactory
 from tests.helpers import Api, assert_error
 
 pytestmark = pytest.mark.django_db
@@ -87,9 +87,9 @@ def test_a_wrong_method_on_a_bot_is_405(service_api: Api, bot: Bot) -> None:
 
 def test_messages_come_oldest_first(service_api: Api, bot: Bot) -> None:
     conversation = ConversationFactory(bot=bot)
-    first = Message.objects.create(conversation=conversation, role="user", content="Hello")
-    second = Message.objects.create(conversation=conversation, role="assistant", content="Hi!")
-    Message.objects.create(conversation=ConversationFactory(bot=bot), role="user", content="Elsewhere")
+    first = MessageFactory(conversation=conversation, role="user", content="Hello")
+    second = MessageFactory(conversation=conversation, role="assistant", content="Hi!")
+    MessageFactory(conversation=ConversationFactory(bot=bot), role="user", content="Elsewhere")
     response = service_api.get(f"/v1/bots/{bot.id}/conversations/{conversation.id}/messages")
     assert response.status_code == 200
     messages = response.json()["messages"]

@@ -101,6 +101,15 @@ def test_successful_logins_are_not_counted(client: Client, person: Any) -> None:
         assert login(client, person.username, PASSWORD).status_code == 200
 
 
+def test_a_success_takes_back_its_own_count_not_the_failures_before_it(client: Client, person: Any) -> None:
+    for _ in range(PER_USERNAME - 1):
+        assert_error(login(client, person.username, "wrong", address="10.1.0.1"), 401, "AUTH_INVALID_TOKEN")
+    assert login(client, person.username, PASSWORD, address="10.1.0.2").status_code == 200
+    # The failures before the success still count: one more, and the account is locked.
+    assert_error(login(client, person.username, "wrong", address="10.1.0.3"), 401, "AUTH_INVALID_TOKEN")
+    assert_error(login(client, person.username, PASSWORD, address="10.1.0.4"), 429, "RATE_LIMITED")
+
+
 # --- GET /client/notifications ------------------------------------------------------------------
 
 
@@ -147,6 +156,18 @@ def test_the_status_filter_uses_the_status_as_read_now(person_api: Api, person: 
         ({"cursor": "WzEsMl0"}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b'["2020-01-01T00:00:00+00:00", 5]').decode()}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b'{"a": 1}').decode()}, "cursor"),
+        # A time without its zone: compared with the rows' times it would be read in some zone.
+        (
+            {
+                "cursor": base64.urlsafe_b64encode(
+                    f'["2020-01-01T00:00:00", "{uuid.uuid4()}"]'.encode()
+                ).decode()
+            },
+            "cursor",
+        ),
+        ({"status": ""}, "status"),
+        ({"limit": ""}, "limit"),
+        ({"limit": "+5"}, "limit"),
         ({"limit": "\u00b2"}, "limit"),
     ],
 )
@@ -205,3 +226,12 @@ def test_an_unknown_notification_is_404(person_api: Api, notification_id: str) -
 
 def test_an_unknown_route_under_the_family_is_404_in_its_shape(person_api: Api) -> None:
     assert_error(person_api.get("/api/v1/client/nothing-here"), 404, "NOT_FOUND")
+
+
+def test_an_empty_cursor_is_the_first_page_and_unknown_parameters_are_ignored(
+    person_api: Api, person: Any
+) -> None:
+    made = NotificationFactory(recipient=person)
+    response = person_api.get(INBOX, cursor="", utm_source="mail")
+    assert response.status_code == 200
+    assert [item["notification_id"] for item in response.json()["results"]] == [str(made.pk)]

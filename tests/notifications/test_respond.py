@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from config.accounts.services import user_token_issue, user_token_revoke
+from config.accounts.services import credential_revoke, user_token_issue
 from config.outbound.models import WebhookEvent
 from notifications.models import Notification, NotificationStatus
 from notifications.validation import actions_validate
@@ -204,7 +204,7 @@ def test_a_missing_or_unknown_token_is_401(api: Api, pending: Notification, head
 
 def test_a_revoked_token_is_401(api: Api, pending: Notification, person: Any) -> None:
     issued = user_token_issue(user=person)
-    user_token_revoke(token=issued.token)
+    credential_revoke(credential=issued.token)
     assert_error(respond(api.as_(issued.secret), pending, "approve", True), 401, "AUTH_INVALID_TOKEN")
 
 

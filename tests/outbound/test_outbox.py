@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.db import transaction
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -16,7 +17,6 @@ from pytest_django.fixtures import Settings
 from config.accounts.models import Service
 from config.outbound import conf
 from config.outbound.models import DeliveryAttempt, WebhookEvent
-from config.outbound.selectors import webhook_event_attempts
 from config.outbound.services import (
     LEASE_EXPIRED_ERROR,
     NewWebhook,
@@ -131,7 +131,7 @@ def test_a_due_event_is_sent_once_signed_and_recorded(
     assert (event.status, event.attempt_count, event.last_error) == ("delivered", 1, "")
     assert event.delivered_at is not None
     assert (event.lease_token, event.locked_until) == (None, None)
-    [attempt] = webhook_event_attempts(event=event)
+    [attempt] = event.attempts.all()
     assert (attempt.status_code, attempt.error) == (204, "")
     assert attempt.duration_ms is not None
     assert webhooks_deliver_due().total == 0
@@ -158,7 +158,7 @@ def test_the_answer_is_recorded_up_to_4_kib(
 
     webhooks_deliver_due()
 
-    [attempt] = webhook_event_attempts(event=event)
+    [attempt] = event.attempts.all()
     assert (attempt.status_code, attempt.error) == (500, "answered 500")
     assert attempt.response_body.startswith("\ufffdoops!!!")
     assert len(attempt.response_body) == 4096
@@ -249,7 +249,7 @@ def test_every_failure_is_recorded_and_retried(
 
     assert webhook_deliver_next() == Outcome.RETRYING
 
-    [attempt] = webhook_event_attempts(event=event)
+    [attempt] = event.attempts.all()
     assert attempt.status_code == status_code
     assert attempt.error.startswith(error)
     assert reloaded(event).last_error == attempt.error
@@ -265,7 +265,7 @@ def test_a_service_without_callback_url_fails_each_attempt_clearly_until_it_has_
 
     assert webhook_deliver_next(now=now) == Outcome.RETRYING
 
-    [attempt] = webhook_event_attempts(event=event)
+    [attempt] = event.attempts.all()
     assert (attempt.status_code, attempt.error, attempt.duration_ms) == (
         None,
         "the service has no callback_url",
@@ -422,10 +422,11 @@ def test_deliver_webhooks_once_sends_what_is_due_and_prints_the_counts(
 
 
 def test_deliver_webhooks_refuses_a_lease_shorter_than_the_timeout(settings: Settings) -> None:
+    """The system check config.E011, which the command runs first as every manage.py command does."""
     settings.WEBHOOK_LEASE_SECONDS = 5
 
-    with pytest.raises(CommandError, match="WEBHOOK_LEASE_SECONDS must be longer"):
-        call_command("deliver_webhooks", "--once")
+    with pytest.raises(SystemCheckError, match="WEBHOOK_LEASE_SECONDS must be longer"):
+        call_command("deliver_webhooks", "--once", skip_checks=False)
 
 
 def test_deliver_webhooks_refuses_a_poll_interval_that_would_spin() -> None:

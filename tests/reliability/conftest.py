@@ -107,6 +107,14 @@ def gunicorn(
         pytest.skip("the multi-worker server needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL)")
     with django_db_blocker.unblock():
         env = server_env()
+    # As a deployment does: without the static files' manifest the server is not ready.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        check=True,
+        timeout=SERVER_START_TIMEOUT,
+    )
     port = free_port()
     log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
     with log_path.open("wb") as log:

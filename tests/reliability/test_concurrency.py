@@ -93,3 +93,20 @@ def test_twenty_posts_by_one_visitor_across_twenty_executions_five_accepted(guni
     )
     assert Counter(results) == Counter({"cancelled": 5, None: 15})
     assert Message.objects.filter(role="assistant").count() == 5
+
+
+def test_forty_eight_guesses_at_once_check_at_most_five_passwords(gunicorn: Gunicorn) -> None:
+    tenant = world.tenant()
+    url = f"{gunicorn.url}/api/v1/client/token"
+    guesses = [{"username": tenant.person.username, "password": f"guess-{index}"} for index in range(48)]
+
+    responses = all_at_once([post(url, guess) for guess in guesses])
+
+    # Each guess is counted before its password is checked, atomically in Redis across the four
+    # workers: 5 reach the check (and fail), the other 43 are refused unchecked.
+    assert statuses(responses) == Counter({401: 5, 429: 43}), statuses(responses)
+    assert codes(responses, 401) == Counter({"AUTH_INVALID_TOKEN": 5})
+    assert all(1 <= int(r.headers["Retry-After"]) <= 15 * 60 for r in responses if r.status_code == 429)
+    # The right password too is refused until the window ends: the account is what is protected.
+    right = {"username": tenant.person.username, "password": "not-used-here-42"}
+    assert requests.post(url, json=right, timeout=TIMEOUT).status_code == 429

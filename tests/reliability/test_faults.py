@@ -4,14 +4,18 @@ Each ends with the event delivered once the receiver is back, or the server answ
 without a manual step. Time is driven forward in the database, never slept through."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+import redis
 import requests
 from django.conf import settings as django_settings
 from django.core.management import call_command
@@ -19,10 +23,12 @@ from django.db import connection
 from django.utils import timezone
 from pytest_django import Settings as SettingsWrapper
 
+from actions.models import ActionExecution
 from config.outbound.models import DeliveryAttempt, WebhookEvent
-from tests.helpers import Api
+from notifications.models import Notification
+from tests.helpers import Api, assert_error
 from tests.reliability import world
-from tests.reliability.conftest import GUNICORN_WORKERS, Gunicorn, server_env, stop_process_group
+from tests.reliability.conftest import GUNICORN_WORKERS, Gunicorn, free_port, server_env, stop_process_group
 from tests.reliability.receiver import Mode, SwitchableReceiver
 
 TIMEOUT = 30
@@ -217,3 +223,119 @@ def test_login_behind_a_unix_socket_proxy_is_not_a_500(api: Api) -> None:
         REMOTE_ADDR="",
     )
     assert response.status_code == 401, response.content
+
+
+# --------------------------------------------------------------------------------------------
+# Redis down: losing it forgets counters, never data (contract 1)
+
+
+@dataclass
+class OwnRedis:
+    """A redis-server this test starts and stops, on a port of its own."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=self.port, socket_connect_timeout=1).ping():
+                    return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        pytest.fail("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process_group(self.process)
+            self.process = None
+
+
+@pytest.fixture
+def own_redis(settings: SettingsWrapper) -> Iterator[OwnRedis]:
+    """The cache and every rate limit on a Redis of this test's own (restored afterwards)."""
+    server = OwnRedis(port=free_port())
+    server.start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": server.url,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
+        }
+    }
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.django_db
+def test_with_redis_down_data_is_kept_and_logins_answer_503(
+    api: Api,
+    own_redis: OwnRedis,
+    switchable_receiver: SwitchableReceiver,
+    settings: SettingsWrapper,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    tenant = world.tenant()
+    world.action(tenant, action_id="while-redis-is-down", target_url=switchable_receiver.url)
+    executions = [world.execution(tenant, visitor_id="one-visitor") for _ in range(7)]
+    notification = world.notification(tenant)
+    login = {"username": tenant.person.username, "password": "not-used-here-42"}
+    # Up, the limits count in this Redis.
+    assert api.post("/api/v1/client/token", login).status_code == 200
+    assert redis.Redis(port=own_redis.port).dbsize() > 0
+
+    own_redis.stop()
+    caplog.set_level(logging.WARNING, logger="config.api.ratelimit")
+
+    # Seven result posts by one visitor (the limit is 5 an hour): every one recorded.
+    for execution in executions:
+        response = api.post(f"/v1/public/actions/{execution.pk}/result", {"result": "success"})
+        assert response.status_code == 200, response.content
+    assert ActionExecution.objects.filter(pk__in=[e.pk for e in executions], result="success").count() == 7
+    response = api.as_(tenant.token).post(
+        "/api/v1/client/respond",
+        {"notification_id": str(notification.pk), "action_id": "approve", "response_data": True},
+    )
+    assert response.status_code == 200, response.content
+    assert Notification.objects.get(pk=notification.pk).status == "responded"
+    response = api.as_(tenant.key).post("/actions/while-redis-is-down/trigger", {"payload": {"a": 1}})
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "triggered"
+    assert switchable_receiver.wait_for_arrival(1)
+    # Logins are not let through unthrottled: 503, in the family's shape.
+    assert_error(api.post("/api/v1/client/token", login), 503, "SERVICE_UNAVAILABLE")
+    ready = api.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["cache"] == "unreachable"
+    # One warning for the outage, not one per request.
+    warnings = [r for r in caplog.records if r.name == "config.api.ratelimit"]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert warnings[0].levelno == logging.WARNING
+
+    own_redis.start()
+    assert api.post("/api/v1/client/token", login).status_code == 200
+    assert api.get("/readyz").status_code == 200

@@ -11,12 +11,7 @@ from django.http import HttpResponse
 
 from actions.models import ActionTrigger
 from config.accounts.models import ServiceKey, UserToken
-from config.accounts.services import (
-    service_key_revoke,
-    service_key_rotate,
-    user_token_issue,
-    user_token_revoke,
-)
+from config.accounts.services import credential_revoke, service_key_rotate, user_token_issue
 from tests.helpers import Api, assert_error
 from tests.reliability import world
 
@@ -182,9 +177,9 @@ def test_revoked_and_malformed_credentials_are_the_familys_401(api: Api) -> None
     revoked_key = tenant.key
     fresh_key = service_key_rotate(service=tenant.service).secret  # revokes every other key
     spare_key = service_key_rotate(service=tenant.service).secret
-    service_key_revoke(key=ServiceKey.objects.get(service=tenant.service, revoked_at__isnull=True))
+    credential_revoke(credential=ServiceKey.objects.get(service=tenant.service, revoked_at__isnull=True))
     revoked_token = tenant.token
-    user_token_revoke(token=UserToken.objects.get(user=tenant.person))
+    credential_revoke(credential=UserToken.objects.get(user=tenant.person))
     tenant.person.is_active = False
     tenant.person.save()
     inactive_persons_token = user_token_issue(user=tenant.person).secret

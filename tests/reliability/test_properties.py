@@ -1,11 +1,15 @@
-"""Property tests of the three pure rule-keepers an attacker talks to: the allowlist matcher, the
-masking of personal data, and the validators of every notification response type."""
+"""Property tests of the three pure rule-keepers an attacker talks to (the allowlist matcher, the
+masking of personal data, and the validators of every notification response type), and of every
+JSON endpoint over HTTP against arbitrary Unicode."""
 
 import contextlib
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +17,7 @@ from actions.masking import mask_params
 from config.api.errors import ApiError, InvalidRequest
 from conversations.allowlist import InvalidUrl, parse_pattern, target_allowed, validate_patterns
 from notifications.validation import actions_validate, response_data_validate
+from tests.reliability import world
 
 PROPERTY = settings(
     derandomize=True,
@@ -352,3 +357,195 @@ def test_any_action_definition_is_accepted_or_a_400_naming_a_field(raw: Any) -> 
     except InvalidRequest as error:
         assert error.status == 400
         assert error.details and error.details["field"].startswith("actions"), error.details
+
+
+# --------------------------------------------------------------------------------------------
+# Every JSON endpoint, over HTTP: arbitrary Unicode anywhere in a body (lone surrogates and NULs
+# included, escaped or as raw bytes) is a 2xx or a 4xx in the family's shape, never a 5xx, and a
+# refused body changes nothing stored.
+
+SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
+# Arbitrary text, often with lone surrogates (which st.text leaves out) or NULs, seldom both: each
+# must be refused on its own.
+hostile_text = (
+    st.text(st.characters(), max_size=12)
+    | st.text(st.characters() | SURROGATES, max_size=12)
+    | st.text(st.characters() | st.just("\x00"), max_size=12)
+)
+hostile_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | hostile_text,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(hostile_text, children, max_size=3),
+    max_leaves=6,
+)
+
+ENDPOINT_PROPERTY = settings(
+    PROPERTY,
+    max_examples=20,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+
+def endpoints(
+    tenant: Any, execution: Any, notification: Any
+) -> dict[str, tuple[str, str, str, dict[str, Any]]]:
+    """(method, path, credential, a valid body) of every endpoint that takes a JSON body."""
+    return {
+        "propose": (
+            "POST",
+            f"/v1/bots/{tenant.bot.pk}/action-executions",
+            tenant.key,
+            {
+                "visitorId": "v",
+                "kind": "contact_form",
+                "label": "L",
+                "targetUrl": "https://example.com/",
+                "params": {"email": "a@example.com"},
+            },
+        ),
+        "bot": (
+            "PATCH",
+            f"/v1/bots/{tenant.bot.pk}",
+            tenant.key,
+            {"allowedTargets": ["https://example.com"]},
+        ),
+        "result": (
+            "POST",
+            f"/v1/public/actions/{execution.pk}/result",
+            "",
+            {"result": "failure", "error": "e", "contactMetadata": {"signalSource": "s"}},
+        ),
+        "notify": (
+            "POST",
+            "/api/v1/notifications",
+            tenant.key,
+            {
+                "recipient": tenant.person.username,
+                "title": "T",
+                "metadata": {"k": "v"},
+                "actions": [world.APPROVE],
+            },
+        ),
+        "invalidate": (
+            "PATCH",
+            f"/api/v1/notifications/{notification.pk}",
+            tenant.key,
+            {"status": "invalidated", "reason": "r"},
+        ),
+        "login": ("POST", "/api/v1/client/token", "", {"username": tenant.person.username, "password": "p"}),
+        "respond": (
+            "POST",
+            "/api/v1/client/respond",
+            tenant.token,
+            {"notification_id": str(notification.pk), "action_id": "t", "response_data": "text"},
+        ),
+        "put-action": (
+            "PUT",
+            "/actions/property",
+            tenant.key,
+            {
+                "target_url": "http://127.0.0.1:9/closed",
+                "fire_on": "always",
+                "timeout_ms": 500,
+                "description": "d",
+            },
+        ),
+        "trigger": (
+            "POST",
+            "/actions/property/trigger",
+            tenant.key,
+            {"decision": True, "payload": {"k": "v"}},
+        ),
+    }
+
+
+def string_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, str):
+        return [path]
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    return [found for key, item in items for found in string_paths(item, (*path, key))]
+
+
+def mutated(body: dict[str, Any], data: st.DataObject) -> dict[str, Any]:
+    """The body with one change at any depth: hostile text appended to one string (the shape
+    stays valid, so the text reaches what is behind the validation), a value replaced by
+    anything, a key renamed, or a key added to an object."""
+    copy = json.loads(json.dumps(body))
+    if data.draw(st.booleans()):
+        *parents, last = data.draw(st.sampled_from(string_paths(copy)))
+        target: Any = copy
+        for key in parents:
+            target = target[key]
+        target[last] += data.draw(hostile_text.filter(bool))
+        return copy
+    target = copy
+    while True:
+        key = data.draw(st.sampled_from(sorted(target)))
+        child = target[key]
+        if isinstance(child, dict) and child and data.draw(st.booleans()):
+            target = child
+            continue
+        how = data.draw(st.sampled_from(["replace", "rename", "add"]))
+        if how == "rename":
+            target[data.draw(hostile_text)] = target.pop(key)
+        elif how == "add" and isinstance(child, dict):
+            child[data.draw(hostile_text)] = data.draw(hostile_values)
+        else:
+            target[key] = data.draw(hostile_values)
+        return copy
+
+
+def stored() -> tuple[Any, ...]:
+    from actions.models import Action, ActionExecution, ActionTrigger
+    from config.accounts.models import UserToken
+    from conversations.models import Bot, Message
+    from notifications.models import Notification
+
+    return (
+        sorted(map(str, ActionExecution.objects.values_list("pk", "result", "error", "params"))),
+        sorted(map(str, Bot.objects.values_list("pk", "allowed_targets"))),
+        sorted(map(str, Notification.objects.values_list("pk", "status", "response_data", "metadata"))),
+        sorted(map(str, Action.objects.values_list("pk", "version"))),
+        ActionTrigger.objects.count(),
+        UserToken.objects.count(),
+        Message.objects.count(),
+    )
+
+
+@pytest.fixture
+def endpoint_world(db: None, settings: Any, loopback_only: list[Any]) -> dict[str, Any]:
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    tenant = world.tenant()
+    world.action(tenant, action_id="property", target_url="http://127.0.0.1:9/closed")
+    execution = world.execution(tenant)
+    notification = world.notification(tenant, actions=[{"id": "t", "label": "T", "response_type": "text"}])
+    return endpoints(tenant, execution, notification)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "endpoint",
+    ["propose", "bot", "result", "notify", "invalidate", "login", "respond", "put-action", "trigger"],
+)
+@ENDPOINT_PROPERTY
+@given(data=st.data(), raw_bytes=st.booleans())
+def test_no_body_of_arbitrary_unicode_is_a_5xx_or_a_change_when_refused(
+    client: Client, endpoint_world: dict[str, Any], endpoint: str, data: st.DataObject, raw_bytes: bool
+) -> None:
+    cache.clear()  # past the rate limits, to the checks behind them
+    method, path, credential, valid = endpoint_world[endpoint]
+    body = mutated(valid, data)
+    # Escaped (\ud800), as json.dumps writes it, or as the bytes a careless encoder sends.
+    raw = (
+        json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        if raw_bytes
+        else json.dumps(body)
+    )
+    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+    before = stored()
+
+    response = getattr(client, method.lower())(path, raw, content_type="application/json", headers=headers)
+
+    assert response.status_code < 500, (response.status_code, response.content[:300])
+    if response.status_code >= 400:
+        assert list(response.json()) == ["error"], response.content[:300]
+        assert stored() == before

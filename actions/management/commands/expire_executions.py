@@ -1,21 +1,9 @@
-import re
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from actions.services.executions import executions_expire
-
-_DURATION = re.compile(r"(\d{1,9})([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: str) -> timedelta:
-    """`30s`, `15m`, `24h`, `7d`: a whole number with a unit."""
-    match = _DURATION.fullmatch(value)
-    if match is None:
-        raise CommandError(f"{value!r} is not a duration; use a whole number with s, m, h or d, as in 24h")
-    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+from config.formats import parse_duration
 
 
 class Command(BaseCommand):
@@ -34,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Count them, change nothing.")
 
     def handle(self, *args: Any, older_than: str, dry_run: bool, **options: Any) -> None:
-        count = executions_expire(older_than=parse_duration(older_than), dry_run=dry_run)
+        try:
+            age = parse_duration(older_than)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        count = executions_expire(older_than=age, dry_run=dry_run)
         verb = "would be expired" if dry_run else "expired"
         noun = "execution" if count == 1 else "executions"
         self.stdout.write(f"{count} {noun} {verb} (pending for more than {older_than})")

@@ -1,10 +1,13 @@
-import importlib
+from importlib import import_module
+from types import ModuleType
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils.module_loading import module_has_submodule
 
 from config.accounts.models import Service
 from config.accounts.services import person_login_update, service_create, service_key_rotate, user_token_issue
@@ -13,8 +16,19 @@ DEMO_SERVICE = "demo-assistant"
 DEMO_ADMIN = ("admin", "admin")
 DEMO_PERSON = ("alex", "alex-demo-password")
 DEMO_PERSON_EMAIL = "alex@example.com"
-# Each app adds its part of the demo: a module `<app>.demo` with seed(context) -> list of lines.
-DEMO_APPS = ("conversations", "actions", "notifications")
+
+
+def demo_modules() -> list[ModuleType]:
+    """Each installed app's `demo` module, in INSTALLED_APPS order (as the admin finds `admin`).
+
+    A `demo` module has `seed(context) -> list of lines to print`; the context holds the accounts
+    seeded here (`service`, `service_key`, `person`, `user_token`) and the `base_url`.
+    """
+    return [
+        import_module(f"{app.name}.demo")
+        for app in apps.get_app_configs()
+        if module_has_submodule(app.module, "demo")
+    ]
 
 
 class Command(BaseCommand):
@@ -42,11 +56,7 @@ class Command(BaseCommand):
                 f"(user {DEMO_PERSON[0]}, password {DEMO_PERSON[1]})",
                 f"User token:    {context['user_token']}  (user {DEMO_PERSON[0]}, password {DEMO_PERSON[1]})",
             ]
-            for app in DEMO_APPS:
-                try:
-                    module = importlib.import_module(f"{app}.demo")
-                except ModuleNotFoundError:
-                    continue
+            for module in demo_modules():
                 lines.extend(module.seed(context))
         self.stdout.write("\n".join(["", "Demo data is loaded.", *lines, ""]))
 

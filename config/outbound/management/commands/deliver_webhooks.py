@@ -33,11 +33,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, once: bool, poll_interval: float | None, **options: Any) -> None:
-        if conf.lease_seconds() <= conf.timeout_seconds():
-            raise CommandError(
-                "WEBHOOK_LEASE_SECONDS must be longer than WEBHOOK_TIMEOUT_SECONDS, or a slow send "
-                "could lose its lease and go out twice at once."
-            )
         interval = conf.poll_seconds() if poll_interval is None else poll_interval
         if interval <= 0:
             raise CommandError("--poll-interval must be a positive number of seconds.")

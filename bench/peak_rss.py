@@ -1,4 +1,4 @@
-"""`python -m config.bench.peak_rss OUT TIMEOUT COMMAND...`: run COMMAND, write its peak RSS to OUT.
+"""`python -m bench.peak_rss OUT TIMEOUT COMMAND...`: run COMMAND, write its peak RSS to OUT.
 
 Why a launcher: Linux counts a child's peak RSS from the moment it is forked, before exec, so a
 command started straight from the bench (a Django process of 100 MiB and more) would report at
@@ -19,7 +19,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) < 3:
-        sys.stderr.write("usage: python -m config.bench.peak_rss OUT TIMEOUT COMMAND...\n")
+        sys.stderr.write("usage: python -m bench.peak_rss OUT TIMEOUT COMMAND...\n")
         return 2
     out, deadline, command = Path(args[0]), time.monotonic() + float(args[1]), args[2:]
     process = subprocess.Popen(command)  # noqa: S603 - the bench's own commands

@@ -1,6 +1,6 @@
 """The trigger target of the bench: answers every POST with 204 and counts them.
 
-Run as its own process (`python -m config.bench.receiver`); it prints its port on the first line.
+Run as its own process (`python -m bench.receiver`); it prints its port on the first line.
 `GET /count` answers how many POSTs it has received, which the harness checks against the
 triggers the server says it sent.
 

@@ -3,10 +3,12 @@
 - `count_queries`: the SQL one request of an endpoint runs, through the whole middleware stack.
 - `time_get`, `time_call`: the admin pages at scale (a staff session) and the summary, median of a
   few requests.
-- `export_once`: one streamed download of the CSV export, run by `config.bench.export_probe` in a
+- `api_call`, `route_exists`: the project's own API, called in-process to set up the bench's data.
+- `export_once`: one streamed download of the CSV export, run by `bench.export_probe` in a
   process of its own so that the harness can read that process's peak memory.
 """
 
+import json
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -18,8 +20,9 @@ from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import Resolver404, resolve
 
-from config.bench.load import Endpoint
+from bench.load import Endpoint
 
 # The test Client's host must be one the production settings allow.
 CLIENT_HOST = "127.0.0.1"
@@ -33,6 +36,29 @@ def staff_client(*, username: str) -> Client:
     staff = client()
     staff.force_login(User.objects.get(username=username))
     return staff
+
+
+def api_call(method: str, path: str, body: dict[str, Any], credential: str) -> tuple[int, dict[str, Any]]:
+    """A call through the project's own API (in-process), to set up owners the way a user would."""
+    response = getattr(client(), method)(
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {credential}"},
+    )
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = {"raw": response.content[:300].decode(errors="replace")}
+    return response.status_code, payload
+
+
+def route_exists(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 def post(client: Client, endpoint: Endpoint, fresh_id: str) -> HttpResponse:

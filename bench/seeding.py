@@ -6,6 +6,7 @@ project's own services; the bulk (fresh pending rows, a million contact submissi
 written against the models' tables. PostgreSQL only (gen_random_uuid, generate_series).
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from django.db import connection
 from django.db.models import Model
 
 from actions.models import ActionExecution
+from bench import probes
 from config.accounts.models import Service
 from config.accounts.services import service_create, user_token_issue
 from conversations.models import Bot, Conversation
@@ -138,6 +140,34 @@ def clone_rows(
         return _ids(sql + " RETURNING id", params)
     _execute(sql, params)
     return []
+
+
+def respond_template(*, service_key: str, username: str) -> tuple[str | None, str]:
+    """One pending notification made through the API, to clone; or None and why not."""
+    if not probes.route_exists("/api/v1/notifications"):
+        return None, "POST /api/v1/notifications is not in this checkout yet"
+    status, payload = probes.api_call(
+        "post",
+        "/api/v1/notifications",
+        {
+            "recipient": username,
+            "title": "Approve the refund?",
+            "description": "Order 1042, 49.90 EUR.",
+            "metadata": {"order": 1042},
+            "actions": [
+                {
+                    "id": "decide",
+                    "label": "Decide",
+                    "response_type": "binary",
+                    "options": {"true_label": "Approve", "false_label": "Reject"},
+                }
+            ],
+        },
+        service_key,
+    )
+    if status != 201:
+        return None, f"POST /api/v1/notifications answered {status}: {json.dumps(payload)[:200]}"
+    return str(payload["notification_id"]), ""
 
 
 def write_ids(path: Path, ids: list[str]) -> Path:

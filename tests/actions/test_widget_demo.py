@@ -1,13 +1,13 @@
-"""conversations.demo: the widget part of `make run`'s demo data, safe to load twice."""
+"""actions.demo.widget: the widget part of `make run`'s demo data, safe to load twice."""
 
 from typing import Any
 
 import pytest
 
+from actions.demo import widget
 from actions.models import ActionExecution
 from config.accounts.models import Service
 from config.accounts.services import service_key_issue
-from conversations import demo
 from conversations.models import Bot, Message
 from tests.helpers import Api
 
@@ -24,7 +24,7 @@ def context_for(service: Service) -> dict[str, Any]:
 
 def test_the_demo_shows_a_bot_with_finished_and_pending_executions(service: Service) -> None:
     context = context_for(service)
-    lines = demo.seed(context)
+    lines = widget.seed(context)
     bot = Bot.objects.get(service=service, name="Acme website")
     assert bot.allowed_targets == ["https://acme.example"]
     executions = ActionExecution.objects.filter(bot=bot)
@@ -43,16 +43,16 @@ def test_the_demo_shows_a_bot_with_finished_and_pending_executions(service: Serv
 
 
 def test_the_demo_loads_twice_without_duplicates(service: Service) -> None:
-    demo.seed(context_for(service))
+    widget.seed(context_for(service))
     count = ActionExecution.objects.count()
-    demo.seed(context_for(service))
+    widget.seed(context_for(service))
     assert Bot.objects.filter(name="Acme website").count() == 1
     assert ActionExecution.objects.count() == count
 
 
 def test_the_printed_calls_work(api: Api, service: Service) -> None:
     context = context_for(service)
-    demo.seed(context)
+    widget.seed(context)
     bot = Bot.objects.get(service=service, name="Acme website")
     service_api = api.as_(context["service_key"])
     created = service_api.post(

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from config.bench.load import FLOOR_RATIO_GOAL
+from bench.load import FLOOR_RATIO_GOAL
 
 # The changelist at a million rows may take at most this many times its time at ten thousand.
 SCALE_RATIO_GOAL = 3.0

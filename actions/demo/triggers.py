@@ -53,7 +53,7 @@ def seed(context: dict[str, Any]) -> list[str]:
     return [
         "",
         f"Triggered actions: {listed}.",
-        f"  A dry run of notify-crm is recorded ({result['status']}); try one (nothing is sent):",
+        f"  A dry run of notify-crm is recorded ({result.status}); try one (nothing is sent):",
         f"    curl -X POST {base}/actions/notify-crm/trigger -H {auth} {json_type} "
         f"-d {shlex.quote(json.dumps(DEMO_DRY_RUN))}",
         "  Read or change an action (a change makes a new version):",

@@ -1,3 +1,0 @@
-from config.bench.orchestrator import main
-
-raise SystemExit(main())

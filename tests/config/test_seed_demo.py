@@ -1,0 +1,31 @@
+"""seed_demo: the accounts, then each installed app's `demo` module, found as the admin finds `admin`."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from config.accounts.management.commands.seed_demo import demo_modules
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_app_with_a_demo_module_is_found_in_installed_apps_order() -> None:
+    assert [module.__name__ for module in demo_modules()] == ["actions.demo", "notifications.demo"]
+
+
+def test_the_demo_prints_logins_then_each_app_in_order(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", "--base-url", "http://127.0.0.1:9000/", stdout=out)
+    text = out.getvalue()
+    sections = ["Admin:", "Service key:", "Widget actions:", "Triggered actions:", "Notifications:"]
+    positions = [text.index(section) for section in sections]
+    assert positions == sorted(positions)
+    assert "http://127.0.0.1:9000/admin/" in text
+
+
+def test_the_demo_refuses_to_run_without_debug(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="only with DEBUG=true"):
+        call_command("seed_demo", stdout=StringIO())
