@@ -111,7 +111,6 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 class EmailAttemptInline(ReadOnlyTabularInline):
     model = EmailAttempt
     fields = ("started_at", "smtp_code", "duration_ms", "error")
-    readonly_fields = fields
     ordering = ("-started_at",)
 
 
@@ -148,7 +147,6 @@ class OutboundEmailAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "last_error",
         "body",
     )
-    readonly_fields = fields
     inlines = (EmailAttemptInline,)
 
     def get_search_results(

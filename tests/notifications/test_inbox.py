@@ -500,12 +500,17 @@ def test_someone_elses_notification_is_a_403_page(browser: Client) -> None:
     assert theirs.status == NotificationStatus.PENDING
 
 
-@pytest.mark.parametrize("notification_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid", "%00"])
+@pytest.mark.parametrize("notification_id", ["00000000-0000-0000-0000-000000000000", "not-a-uuid"])
 def test_an_unknown_or_malformed_id_is_a_404_page(browser: Client, notification_id: str) -> None:
     response = browser.get(f"/inbox/{notification_id}/")
     assert response.status_code == 404
     assert "No such question" in text(response)
     assert browser.post(f"/inbox/{notification_id}/", {"action_id": "x"}).status_code == 404
+
+
+def test_a_nul_in_the_id_is_400_like_on_every_page(browser: Client) -> None:
+    assert browser.get("/inbox/%00/").status_code == 400
+    assert browser.post("/inbox/%00/", {"action_id": "x"}).status_code == 400
 
 
 def test_an_answer_by_someone_else_is_shown_by_name(browser: Client, person: Any) -> None:
