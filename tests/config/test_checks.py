@@ -49,6 +49,16 @@ def test_the_project_settings_pass() -> None:
         ("WEBHOOK_RETRY_AFTER_MAX_SECONDS", -5, "config.E008", "-5 is not a number of seconds"),
         ("WEBHOOK_POLL_SECONDS", 0, "config.E009", "0 is not a number of seconds above 0"),
         ("REDIS_URL", "localhost:6379", "config.E010", "'localhost:6379' is not a Redis URL"),
+        ("EMAIL_RETRY_SCHEDULE_SECONDS", (60, -1), "config.E012", "-1 is not a number of seconds"),
+        ("DEFAULT_FROM_EMAIL", "Loopback", "config.E013", "'Loopback' is not an e-mail address"),
+        (
+            "DEFAULT_FROM_EMAIL",
+            "a@example.com\nBcc: b@example.com",
+            "config.E013",
+            "'a@example.com\\nBcc: b@example.com' is not an e-mail address",
+        ),
+        ("EMAIL_URL", "http://mail.example.com", "config.E014", "the URL must start with smtp://"),
+        ("PUBLIC_BASE_URL", "loopback.example.com", "config.E015", "'loopback.example.com' is not a base URL"),
     ],
 )
 def test_a_bad_value_is_an_error_with_its_id_and_a_hint(
@@ -122,3 +132,18 @@ def test_with_the_manifest_the_server_is_ready(settings, tmp_path: Path, client:
     answer = client.get("/readyz")
     assert answer.status_code == 200
     assert answer.json()["checks"]["static"] == "ok"
+
+
+def test_an_email_url_needs_a_public_base_url(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_URL = "smtp://mail.example.com"
+    settings.PUBLIC_BASE_URL = ""
+    assert "(config.E016) PUBLIC_BASE_URL is not set" in check_errors()
+    settings.PUBLIC_BASE_URL = "https://loopback.example.com"
+    assert check_errors() == ""
+
+
+def test_a_bad_email_url_is_refused_without_its_password(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_URL = "smtp://robin:hunter2@mail.example.com:port"
+    errors = check_errors()
+    assert "(config.E014) EMAIL_URL: the URL has a port that is not a number" in errors
+    assert "hunter2" not in errors

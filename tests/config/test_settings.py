@@ -167,6 +167,13 @@ def test_behind_a_proxy_the_forwarded_protocol_is_trusted() -> None:
     assert direct.stdout.split() == ["config.api.client_ip.client_ip", "None"]
 
 
+CHECK = """
+import django
+from django.core.management import call_command
+django.setup()
+call_command("check")
+"""
+
 PRINT_EMAIL = """
 import json, django
 from django.conf import settings
@@ -202,13 +209,13 @@ def test_without_email_url_debug_prints_and_production_sends_nothing() -> None:
 
 
 def test_email_url_needs_public_base_url_and_a_good_url() -> None:
-    missing = run_python(PRINT_EMAIL, SECRET_KEY="x" * 50, EMAIL_URL="smtp://mail.example.com")
-    assert missing.returncode != 0 and "PUBLIC_BASE_URL is not set" in missing.stderr
+    missing = run_python(CHECK, SECRET_KEY="x" * 50, EMAIL_URL="smtp://mail.example.com")
+    assert missing.returncode != 0 and "(config.E016) PUBLIC_BASE_URL is not set" in missing.stderr
     bad = run_python(
-        PRINT_EMAIL,
+        CHECK,
         SECRET_KEY="x" * 50,
         EMAIL_URL="smtp://u:hunter2@mail.example.com:x",
         PUBLIC_BASE_URL="https://loopback.example.com",
     )
-    assert bad.returncode != 0 and "EMAIL_URL has a port" in bad.stderr
+    assert bad.returncode != 0 and "(config.E014) EMAIL_URL: the URL has a port" in bad.stderr
     assert "hunter2" not in bad.stderr
