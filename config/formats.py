@@ -93,7 +93,9 @@ def _email_timeout(query: str) -> int:
     if values is None:
         return EMAIL_TIMEOUT_SECONDS
     if len(values) != 1 or not values[0].isdigit() or not 1 <= int(values[0]) <= EMAIL_MAX_TIMEOUT_SECONDS:
-        raise ValueError(f"its timeout must be a whole number of seconds from 1 to {EMAIL_MAX_TIMEOUT_SECONDS}")
+        raise ValueError(
+            f"its timeout must be a whole number of seconds from 1 to {EMAIL_MAX_TIMEOUT_SECONDS}"
+        )
     return int(values[0])
 
 
@@ -154,5 +156,7 @@ def parse_from_address(value: str) -> str:
         validate_email(address)
         Address(display_name=name, addr_spec=address)
     except (ValidationError, ValueError):
-        raise ValueError(f"{value!r} is not an e-mail address, as in Loopback <loopback@example.com>") from None
+        raise ValueError(
+            f"{value!r} is not an e-mail address, as in Loopback <loopback@example.com>"
+        ) from None
     return value

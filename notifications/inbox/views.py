@@ -22,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from config.api.errors import ApiError, RateLimited, Unauthenticated
+from config.api.errors import ApiError, RateLimited, ServiceUnavailable, Unauthenticated
 from notifications.errors import NotificationAccessDenied, NotificationNotFound
 from notifications.inbox.forms import AnswerForm, LoginForm, response_data_from_form
 from notifications.inbox.words import (
@@ -114,8 +114,15 @@ class LoginView(View):
             )
             response["Retry-After"] = str(error.retry_after)
             return response
-        except ApiError as error:  # e.g. the login counters cannot be reached (503)
-            return self._page(request, form, next_path=next_path, status=error.status, error=error.message)
+        except ServiceUnavailable as error:
+            # The counters cannot be reached: no login goes unthrottled (docs/decisions.md).
+            return self._page(
+                request,
+                form,
+                next_path=next_path,
+                status=error.status,
+                error="Logging in is not possible at the moment. Try again in a few minutes.",
+            )
         login(request, user)
         return HttpResponseRedirect(next_path or reverse("inbox:list"))
 

@@ -19,7 +19,13 @@ from conversations.models import Bot
 from notifications.services import notification_create, notification_respond
 from tests.actions.execution_factories import CONTACT_PARAMS, ExecutionFactory
 from tests.actions.trigger_factories import ActionTriggerFactory
-from tests.factories import BotFactory, DeliveryAttemptFactory, EmailAttemptFactory, OutboundEmailFactory, UserFactory
+from tests.factories import (
+    BotFactory,
+    DeliveryAttemptFactory,
+    EmailAttemptFactory,
+    OutboundEmailFactory,
+    UserFactory,
+)
 
 CLEAR_EMAIL = CONTACT_PARAMS["email"]
 CLEAR_PHONE = CONTACT_PARAMS["phone"]

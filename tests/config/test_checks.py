@@ -58,7 +58,7 @@ def test_the_project_settings_pass() -> None:
             "'a@example.com\\nBcc: b@example.com' is not an e-mail address",
         ),
         ("EMAIL_URL", "http://mail.example.com", "config.E014", "the URL must start with smtp://"),
-        ("PUBLIC_BASE_URL", "loopback.example.com", "config.E015", "'loopback.example.com' is not a base URL"),
+        ("PUBLIC_BASE_URL", "example.com", "config.E015", "'example.com' is not a base URL"),
     ],
 )
 def test_a_bad_value_is_an_error_with_its_id_and_a_hint(
