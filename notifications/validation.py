@@ -369,13 +369,6 @@ _ANSWERERS: dict[str, Callable[[Definition, Any], Any]] = {
 }
 
 
-def required_present(value: Any, *, field: str) -> Any:
-    """`value` as it is, or 400 MISSING_REQUIRED_FIELD naming `field` when it is absent (None)."""
-    if value is None:
-        raise MissingRequiredField(f"{field} is required.", details={"field": field})
-    return value
-
-
 def response_data_validate(*, action: Definition, value: Any) -> Any:
     """The answer to store for `action`, or the contract's 400/422. Absent and null are the same."""
     if value is None and action["response_type"] != ResponseType.SIMPLE:

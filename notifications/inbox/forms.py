@@ -19,6 +19,7 @@ from django.forms.utils import ErrorDict
 from django.http import QueryDict
 
 from notifications.models import ResponseType
+from notifications.views import ClientTokenApi
 
 # JSON's grammar for numbers and for integers: what the API would have parsed as a number.
 JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -213,7 +214,12 @@ def _numeric_hint(constraints: dict[str, Any]) -> str:
     return f"{bounds}, up to {places} decimal place{'s' if places != 1 else ''}."
 
 
+_TOKEN_INPUT = ClientTokenApi.ClientTokenInput._declared_fields
+
+
 class LoginForm(forms.Form):
-    # The lengths the token endpoint takes; its template spells out the inputs.
-    username = forms.CharField(max_length=150)
-    password = forms.CharField(max_length=4096, strip=False, widget=forms.PasswordInput)
+    # The lengths the token endpoint takes, read from its input; the template spells out the inputs.
+    username = forms.CharField(max_length=_TOKEN_INPUT["username"].max_length)
+    password = forms.CharField(
+        max_length=_TOKEN_INPUT["password"].max_length, strip=False, widget=forms.PasswordInput
+    )

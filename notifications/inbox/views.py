@@ -23,6 +23,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from config.api.errors import ApiError, RateLimited, ServiceUnavailable, Unauthenticated
+from config.api.families import NOTIFICATIONS
 from notifications.errors import NotificationAccessDenied, NotificationNotFound
 from notifications.inbox.forms import AnswerForm, LoginForm, response_data_from_form
 from notifications.inbox.words import (
@@ -40,7 +41,7 @@ from notifications.selectors import (
     notifications_waiting_count,
 )
 from notifications.services import notification_respond, person_authenticate
-from notifications.validation import required_present
+from notifications.views import RespondApi
 
 PAGE_SIZE = 50
 LOGIN_PATH = "/inbox/login/"
@@ -206,7 +207,10 @@ class NotificationView(InboxLoginRequired, View):
         action_id = request.POST.get("action_id")
         action = next((item for item in notification.actions if item["id"] == action_id), None)
         try:
-            required_present(action_id, field="action_id")
+            # The API's input rules (action_id required) before the service's, as for the API.
+            RespondApi.RespondInput.from_form(
+                {"notification_id": notification_id, "action_id": action_id}, family=NOTIFICATIONS
+            )
             notification = notification_respond(
                 notification=notification,
                 responder=cast(User, request.user),
