@@ -12,11 +12,12 @@ import json
 import math
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.forms.utils import ErrorDict
 from django.http import QueryDict
+from rest_framework import serializers
 
 from notifications.models import ResponseType
 from notifications.views import ClientTokenApi
@@ -214,7 +215,7 @@ def _numeric_hint(constraints: dict[str, Any]) -> str:
     return f"{bounds}, up to {places} decimal place{'s' if places != 1 else ''}."
 
 
-_TOKEN_INPUT = ClientTokenApi.ClientTokenInput._declared_fields
+_TOKEN_INPUT = cast(dict[str, serializers.CharField], ClientTokenApi.ClientTokenInput._declared_fields)
 
 
 class LoginForm(forms.Form):
