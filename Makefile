@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo receiver's port; run_demo picks PORT + 1 when it is empty.
+RECEIVER_PORT ?=
 
 .PHONY: install run test lint format lock bench clean
 
@@ -21,12 +23,22 @@ $(VENV)/.installed: requirements/dev.lock
 
 # The inbox's e-mails (printed on the console here) link to the server `make run` starts.
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+# The demo: seeded, then the server, a webhook worker, a receiver for the demo service's webhooks
+# and the scheduled commands, all stopped by one Ctrl-C (config/accounts/management/commands/run_demo.py).
 run: install
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input -v 0
-	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT) \
+		$(if $(RECEIVER_PORT),--receiver-port $(RECEIVER_PORT))
 
-test: install
+# The TypeScript Standard Webhooks library, for the test that verifies our signatures with it.
+SIGNATURE_CHECK := tests/outbound/typescript
+
+$(SIGNATURE_CHECK)/node_modules/.installed: $(SIGNATURE_CHECK)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix $(SIGNATURE_CHECK) --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the TypeScript signature test will be skipped (apt-get install nodejs npm)"; fi
+
+test: install $(SIGNATURE_CHECK)/node_modules/.installed
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -52,4 +64,4 @@ bench: install
 	@$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles $(SIGNATURE_CHECK)/node_modules

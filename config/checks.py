@@ -13,7 +13,9 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from config.accounts.encryption import key_errors
 from config.formats import (
+    parse_duration,
     parse_email_url,
     parse_from_address,
     parse_public_base_url,
@@ -111,13 +113,20 @@ FORMATS: list[tuple[str, str, object, Callable[[Any], object], str]] = [
     ),
     (
         "config.E012",
+        "WEBHOOK_SECRET_OVERLAP",
+        None,
+        parse_duration,
+        "How long the previous webhook secret keeps signing after a rotation, as in 24h; 0s ends it at once.",
+    ),
+    (
+        "config.E014",
         "EMAIL_RETRY_SCHEDULE_SECONDS",
         conf.EMAIL_RETRY_SCHEDULE_SECONDS,
         _schedule,
         "The delays before each retry of an e-mail, as in (60, 300, 1800).",
     ),
     (
-        "config.E013",
+        "config.E015",
         "DEFAULT_FROM_EMAIL",
         None,
         parse_from_address,
@@ -129,13 +138,13 @@ FORMATS: list[tuple[str, str, object, Callable[[Any], object], str]] = [
 OPTIONAL_FORMATS: list[tuple[str, str, Callable[[Any], object], str]] = [
     ("config.E010", "REDIS_URL", parse_redis_url, "Or leave it unset."),
     (
-        "config.E014",
+        "config.E016",
         "EMAIL_URL",
         parse_email_url,
         "As in smtp+starttls://user:password@smtp.example.com:587 (user and password percent-encoded); "
         "or leave it unset: no e-mail.",
     ),
-    ("config.E015", "PUBLIC_BASE_URL", parse_public_base_url, "As in https://loopback.example.com."),
+    ("config.E017", "PUBLIC_BASE_URL", parse_public_base_url, "As in https://loopback.example.com."),
 ]
 
 
@@ -156,7 +165,7 @@ def check_setting_formats(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
             checks.Error(
                 "PUBLIC_BASE_URL is not set: the e-mails link to <PUBLIC_BASE_URL>/inbox/<id>/.",
                 hint="Set it to the address people reach this server at (https://loopback.example.com).",
-                id="config.E016",
+                id="config.E018",
             )
         )
     refused = {error.id for error in errors}
@@ -171,6 +180,20 @@ def check_setting_formats(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return errors
+
+
+@checks.register(checks.Tags.security)
+def check_webhook_secret_keys(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    # Its own check, not a FORMATS row: a message must name the key by position, never quote it.
+    return [
+        checks.Error(
+            message,
+            hint="Make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'",
+            id="config.E013",
+        )
+        for message in key_errors(list(settings.WEBHOOK_SECRET_KEYS))
+    ]
 
 
 @checks.register(checks.Tags.caches, deploy=True)

@@ -38,7 +38,7 @@ def parse_rate(value: str) -> Rate:
 
 def parse_duration(value: str) -> timedelta:
     """`30s`, `15m`, `24h`, `7d`: a whole number with a unit."""
-    match = _DURATION.fullmatch(value)
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"{value!r} is not a duration; use a whole number with s, m, h or d, as in 24h")
     return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])

@@ -178,19 +178,25 @@ OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", default=False)
 # How long an idle outbound connection may wait to be reused; 0 opens one per request.
 OUTBOUND_KEEP_ALIVE_SECONDS = env_number("OUTBOUND_KEEP_ALIVE_SECONDS", default=1.0)
 # Webhook timeout, lease, retry schedule and polling: defaults in config/outbound/conf.py.
+# After a webhook secret is rotated, the previous one keeps signing (beside the new) this long: a
+# DURATION (config/formats.py), checked at start.
+WEBHOOK_SECRET_OVERLAP = os.environ.get("WEBHOOK_SECRET_OVERLAP", "24h")
+# Fernet keys that encrypt webhook secrets at rest: the first encrypts, every one decrypts. Unset:
+# one key derived from SECRET_KEY (config/accounts/encryption.py); checked at start.
+WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS", [])
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
 
 # E-mail to the people asked (contract 9). With EMAIL_URL each e-mail is stored with its
 # notification and sent by the deliver_webhooks workers; without it none is queued, and with
 # DEBUG on each is printed to the console once its notification is committed. The three are
-# checked by config.E013-E016 (config/checks.py).
+# checked by config.E014-E018 (config/checks.py).
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 EMAIL_DELIVERY = "console" if DEBUG else "off"
 if EMAIL_URL:
     EMAIL_DELIVERY = "outbox"
-    # A URL that does not parse leaves the console mailer: config.E014 refuses to start, saying why.
+    # A URL that does not parse leaves the console mailer: config.E016 refuses to start, saying why.
     with contextlib.suppress(ValueError):
         MAILERS = {"default": parse_email_url(EMAIL_URL)}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loopback <loopback@localhost>")
@@ -270,6 +276,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventStatusEnum": "config.outbound.models.WebhookEvent.Status",
+        "WebhookReplayStatusEnum": [("failed", "Failed"), ("delivered", "Delivered")],
+    },
 }
 
 # JSON lines on standard error; the request id rides on every line a request produces.

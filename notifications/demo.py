@@ -1,15 +1,18 @@
 """Demo notifications for `make run`: questions of every response type waiting for alex (in the
-API and in the inbox at /inbox/), one already answered."""
+API and in the inbox at /inbox/), two already answered, and the delivery log of their webhooks
+(one delivered after a retry, one that failed)."""
 
 import json
 import shlex
 from datetime import timedelta
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
+from config.outbound.models import DeliveryAttempt, WebhookEvent
 from notifications.models import Notification, NotificationStatus, open_at
-from notifications.services import notification_create, notification_respond
+from notifications.services import RESPONDED_EVENT, notification_create, notification_respond
 
 APPROVAL: dict[str, Any] = {
     "title": "Approve the refund for order 1042?",
@@ -95,6 +98,19 @@ ANSWERED: dict[str, Any] = {
     "metadata": {"demo": True, "report": "weekly"},
     "actions": [{"id": "send", "label": "Send it", "response_type": "binary"}],
 }
+ANSWERED_UNDELIVERED: dict[str, Any] = {
+    "title": "Ship a replacement kettle for order 1037?",
+    "metadata": {"demo": True, "order": 1037},
+    "actions": [{"id": "ship", "label": "Ship it", "response_type": "binary"}],
+}
+# (seconds after the answer, HTTP status or None, error) of each demo attempt.
+Attempt = tuple[int, int | None, str]
+DELIVERED_AFTER_A_RETRY: list[Attempt] = [(0, 503, "answered 503"), (5, 200, "")]
+NEVER_DELIVERED: list[Attempt] = [
+    (0, None, "ConnectionError: could not complete the request"),
+    (5, None, "ConnectionError: could not complete the request"),
+    (305, 500, "answered 500"),
+]
 
 
 def _open_or_new(
@@ -119,22 +135,59 @@ def seed(context: dict[str, Any]) -> list[str]:
     _open_or_new(service=service, person=person, spec=OUTAGE, hours=1)
     _open_or_new(service=service, person=person, spec=CHANNELS, hours=24)
     _open_or_new(service=service, person=person, spec=DISCOUNT, hours=6)
-    answered = Notification.objects.filter(
-        service=service, recipient=person, title=ANSWERED["title"], status=NotificationStatus.RESPONDED
-    ).exists()
-    if not answered:
-        done = notification_create(service=service, recipient=person, **ANSWERED)
-        notification_respond(notification=done, responder=person, action_id="send", response_data=True)
+    _answered(service=service, person=person, spec=ANSWERED, attempts=DELIVERED_AFTER_A_RETRY)
+    _answered(service=service, person=person, spec=ANSWERED_UNDELIVERED, attempts=NEVER_DELIVERED)
 
     base, token = context["base_url"], context["user_token"]
     answer = json.dumps({"notification_id": str(approval.pk), "action_id": "approve", "response_data": True})
     auth = shlex.quote(f"Authorization: Bearer {token}")
+    service_auth = shlex.quote(f"Authorization: Bearer {context['service_key']}")
+    replay = json.dumps({"status": "failed", "since": "2000-01-01T00:00:00Z"})
     return [
         f"Notifications: {person.get_username()} has questions of every response type waiting from "
-        f"{service.name}; one is already answered (admin: Notifications).",
+        f"{service.name}; two are already answered (admin: Notifications).",
         f"  answer them in the inbox: {base}/inbox/  (log in as {person.get_username()}, "
         "the password printed above; their e-mails are printed above too)",
         f"  list them:  curl -s -H {auth} '{base}/api/v1/client/notifications?status=pending'",
         f"  answer one: curl -s -X POST -H {auth} -H 'Content-Type: application/json' "
         f"-d {shlex.quote(answer)} {base}/api/v1/client/respond",
+        f"  then see its answer and webhook delivery: "
+        f"{base}{reverse('admin:notifications_notification_change', args=[approval.pk])}",
+        f"Delivery log of {service.name}'s webhooks: one delivered after a retry, one failed.",
+        f"  read it:    curl -s -H {service_auth} '{base}/api/v1/webhook-events?status=failed'",
+        f"  replay:     curl -s -X POST -H {service_auth} -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(replay)} {base}/api/v1/webhook-events/replay",
     ]
+
+
+def _answered(
+    *, service: Any, person: Any, spec: dict[str, Any], attempts: list[tuple[int, int | None, str]]
+) -> None:
+    """An answered notification whose webhook has the delivery log `attempts` (the last one
+    decides: a 2xx delivered it, anything else left it failed)."""
+    exists = Notification.objects.filter(
+        service=service, recipient=person, title=spec["title"], status=NotificationStatus.RESPONDED
+    ).exists()
+    if exists:
+        return
+    notification = notification_create(service=service, recipient=person, **spec)
+    action_id = spec["actions"][0]["id"]
+    notification_respond(notification=notification, responder=person, action_id=action_id, response_data=True)
+    event = WebhookEvent.objects.get(subject_id=notification.pk, event_type=RESPONDED_EVENT)
+    for seconds, status_code, error in attempts:
+        DeliveryAttempt.objects.create(
+            event=event,
+            started_at=event.created_at + timedelta(seconds=seconds),
+            duration_ms=35,
+            status_code=status_code,
+            error=error,
+        )
+    _, last_status, last_error = attempts[-1]
+    delivered = last_status is not None and 200 <= last_status < 300
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=WebhookEvent.Status.DELIVERED if delivered else WebhookEvent.Status.FAILED,
+        delivered_at=event.created_at + timedelta(seconds=attempts[-1][0]) if delivered else None,
+        attempt_count=len(attempts),
+        attempts_since_queued=len(attempts),
+        last_error=last_error,
+    )

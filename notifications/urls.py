@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from notifications import views
+from notifications import views, webhook_views
 
 # Ids are captured as text and parsed by the selectors, so a malformed one is the family's
 # NOTIFICATION_NOT_FOUND rather than the generic route 404.
@@ -19,4 +19,24 @@ urlpatterns: list[URLPattern] = [
         name="client-notification-detail",
     ),
     path("client/respond", views.RespondApi.as_view(), name="client-respond"),
+    # The delivery log (contract 10). The set's replay comes first: `replay` is no webhook-id.
+    path("webhook-events", webhook_views.WebhookEventsApi.as_view(), name="webhook-events"),
+    path(
+        "webhook-events/replay",
+        webhook_views.WebhookEventsReplayApi.as_view(),
+        name="webhook-events-replay",
+    ),
+    path(
+        "webhook-events/<str:webhook_id>",
+        webhook_views.WebhookEventDetailApi.as_view(),
+        name="webhook-event-detail",
+    ),
+    path(
+        "webhook-events/<str:webhook_id>/replay",
+        webhook_views.WebhookEventReplayApi.as_view(),
+        name="webhook-event-replay",
+    ),
+    path(
+        "webhook-secret/rotate", webhook_views.WebhookSecretRotateApi.as_view(), name="webhook-secret-rotate"
+    ),
 ]

@@ -251,7 +251,7 @@ def _deliver(
     ).encode()
     result = post_signed(
         url=action.target_url,
-        secret=service.webhook_secret,
+        secrets=service.signing_secrets(now=timezone.now()),
         message_id=f"msg_{uuid.uuid4().hex}",
         body=body,
         timeout_seconds=action.timeout_ms / 1000,

@@ -1,8 +1,9 @@
 """Admin for services and their credentials.
 
 Secrets never appear here: keys and tokens are shown by their display prefix, the webhook signing
-secret not at all. Rotating a service's key answers with a page that shows the new key once; it is
-not stored anywhere it could be shown again (no message cookie, no session, no log entry).
+secret not at all. Rotating a service's key (or its webhook secret) answers with a page that shows
+the new one once; it is not stored anywhere it could be shown again (no message cookie, no
+session, no log entry).
 """
 
 from typing import ClassVar
@@ -16,7 +17,7 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
 from config.accounts.models import Credential, Service, ServiceKey, UserToken
-from config.accounts.services import credential_revoke, service_key_rotate
+from config.accounts.services import credential_revoke, service_key_rotate, service_webhook_secret_rotate
 from config.admin import (
     BigTableAdminMixin,
     ReadOnlyAdminMixin,
@@ -39,9 +40,9 @@ class ServiceKeyInline(ReadOnlyTabularInline):
 class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "callback_url", "active_keys", "created_at")
     search_fields = ("^name",)
-    fields = ("id", "name", "callback_url", "created_at")
+    fields = ("id", "name", "callback_url", "created_at", "previous_secret_valid_until")
     inlines = (ServiceKeyInline,)
-    actions = ("rotate_key",)
+    actions = ("rotate_key", "rotate_webhook_secret")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A new service's key and webhook secret are handed out once, by `create_service`.
@@ -52,7 +53,12 @@ class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
-        return super().get_queryset(request).defer("webhook_secret").prefetch_related("keys")
+        return (
+            super()
+            .get_queryset(request)
+            .defer("webhook_secret", "previous_webhook_secret")
+            .prefetch_related("keys")
+        )
 
     @admin.display(description="active keys")
     def active_keys(self, obj: Service) -> SafeString:
@@ -77,6 +83,31 @@ class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
             "issued": issued,
         }
         response = TemplateResponse(request, "admin/accounts/service/key_rotated.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(
+        description="Rotate the webhook secret (shows the new one once; the previous one keeps signing "
+        "for WEBHOOK_SECRET_OVERLAP)",
+        permissions=["change"],
+        location=BOTH_LOCATIONS,
+    )
+    def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet[Service]) -> HttpResponse:
+        issued = []
+        for service in queryset.order_by("name"):
+            rotated = service_webhook_secret_rotate(service=service)
+            until = rotated.previous_valid_until
+            self.log_change(
+                request, service, f"Rotated the webhook secret; the previous one signs too until {until}"
+            )
+            issued.append({"service": service, "secret": rotated.secret, "previous_valid_until": until})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New webhook secret" if len(issued) == 1 else "New webhook secrets",
+            "opts": self.opts,
+            "issued": issued,
+        }
+        response = TemplateResponse(request, "admin/accounts/service/webhook_secret_rotated.html", context)
         response["Cache-Control"] = "no-store"
         return response
 

@@ -5,6 +5,7 @@ a password hasher would cost tens of milliseconds on every request for no gain.
 """
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.accounts.encryption import EncryptedSecretField
 from config.accounts.secrets import SERVICE_KEY_PREFIX, USER_TOKEN_PREFIX, digest, display_prefix
 
 
@@ -20,15 +22,37 @@ class Service(models.Model):
     name = models.CharField(max_length=100, unique=True)
     callback_url = models.URLField(max_length=2000, blank=True, default="")
     # The Standard Webhooks signing secret (`whsec_...`). Signing needs the secret itself, so it is
-    # kept as issued; it is shown to the operator once and never by the admin or the API.
-    webhook_secret = models.CharField(max_length=100)
+    # kept encrypted (config/accounts/encryption.py), not hashed; it is shown once, when issued or
+    # rotated, and never by the admin or the API.
+    webhook_secret = EncryptedSecretField()
+    # The secret before the last rotation, which keeps signing beside the new one until
+    # `previous_secret_valid_until` (WEBHOOK_SECRET_OVERLAP after the rotation); "" when none.
+    previous_webhook_secret = EncryptedSecretField(blank=True, default="")
+    # Set by the rotation only (`service_webhook_secret_rotate`), so no form edits it.
+    previous_secret_valid_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(previous_webhook_secret="", previous_secret_valid_until__isnull=True)
+                | (~Q(previous_webhook_secret="") & Q(previous_secret_valid_until__isnull=False)),
+                name="service_previous_secret_has_end",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def signing_secrets(self, *, now: datetime) -> list[str]:
+        """The secrets a request sent now is signed with: the current one, then the previous one
+        while its overlap lasts."""
+        # The time first: past the window the previous secret is not even decrypted.
+        valid_until = self.previous_secret_valid_until
+        if valid_until is not None and now < valid_until and self.previous_webhook_secret:
+            return [self.webhook_secret, self.previous_webhook_secret]
+        return [self.webhook_secret]
 
 
 class CredentialQuerySet[C: "Credential"](models.QuerySet[C]):

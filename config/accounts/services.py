@@ -1,10 +1,14 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 
 from config.accounts.models import Credential, Service, ServiceKey, UserToken
 from config.accounts.secrets import SERVICE_KEY_PREFIX, USER_TOKEN_PREFIX, new_secret, new_webhook_secret
+from config.formats import parse_duration
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,59 @@ def service_key_rotate(*, service: Service) -> IssuedServiceKey:
     issued = service_key_issue(service=service)
     ServiceKey.objects.filter(service=service).exclude(pk=issued.key.pk).revoke()
     return issued
+
+
+@dataclass(frozen=True)
+class RotatedWebhookSecret:
+    # Out of repr: a traceback or a log line must not carry it.
+    secret: str = field(repr=False)
+    previous_valid_until: datetime
+
+
+@transaction.atomic
+def service_webhook_secret_rotate(*, service: Service, now: datetime | None = None) -> RotatedWebhookSecret:
+    """Issue a new signing secret; the current one keeps signing beside it for
+    WEBHOOK_SECRET_OVERLAP. The one before that (a rotation within the window) is dropped.
+
+    The service's row is locked, so concurrent rotations follow each other: each keeps the secret
+    the previous one issued, and none is lost or kept twice.
+    """
+    now = now or timezone.now()
+    locked = Service.objects.select_for_update().get(pk=service.pk)
+    secret = new_webhook_secret()
+    valid_until = now + parse_duration(settings.WEBHOOK_SECRET_OVERLAP)
+    locked.previous_webhook_secret = locked.webhook_secret
+    locked.previous_secret_valid_until = valid_until
+    locked.webhook_secret = secret
+    locked.save(update_fields=["webhook_secret", "previous_webhook_secret", "previous_secret_valid_until"])
+    service.webhook_secret = secret
+    service.previous_webhook_secret = locked.previous_webhook_secret
+    service.previous_secret_valid_until = valid_until
+    return RotatedWebhookSecret(secret=secret, previous_valid_until=valid_until)
+
+
+def webhook_secrets_reencrypt(*, batch_size: int = 500) -> int:
+    """Re-encrypt every service's webhook secrets under the first key of WEBHOOK_SECRET_KEYS (after
+    a new key was put first); returns how many services. Any key of the setting may decrypt them.
+
+    In batches walked by primary key, each batch's rows locked while they are rewritten, so a
+    rotation at the same moment is neither lost nor overwritten with its old secret.
+    """
+    done = 0
+    last_id = None
+    while True:
+        with transaction.atomic():
+            rows = Service.objects.select_for_update().order_by("pk")
+            if last_id is not None:
+                rows = rows.filter(pk__gt=last_id)
+            batch = list(rows.only("pk", "webhook_secret", "previous_webhook_secret")[:batch_size])
+            for service in batch:
+                # Reading decrypts with whichever key fits; saving encrypts under the first.
+                service.save(update_fields=["webhook_secret", "previous_webhook_secret"])
+        if not batch:
+            return done
+        done += len(batch)
+        last_id = batch[-1].pk
 
 
 def user_token_issue(*, user: User) -> IssuedUserToken:

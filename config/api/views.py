@@ -6,13 +6,15 @@ import logging
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from config.accounts.models import Service
 from config.api.authentication import ServiceKeyAuthentication, UserTokenAuthentication
+from config.api.handlers import handler404
 from config.api.permissions import HasServiceKey, HasUserToken
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,18 @@ class PublicApiView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+
+
+@csrf_exempt
+def unknown_route(request: HttpRequest) -> HttpResponse:
+    """A path under an API prefix that no route takes: the family's 404, whatever the method.
+
+    Mounted last (`config.urls`), so a routing miss under a family is a view like any other and
+    answers the same with DEBUG on and off: with DEBUG on, Django would answer it with its
+    technical page instead of `handler404`. No CSRF check: the APIs are not cookie-authenticated,
+    and the check's refusal would be an HTML page.
+    """
+    return handler404(request)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

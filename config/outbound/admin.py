@@ -20,7 +20,7 @@ from config.admin import (
     json_block,
 )
 from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
-from config.outbound.services import webhook_replay
+from config.outbound.services import webhooks_replay
 
 
 class DeliveryAttemptInline(ReadOnlyTabularInline):
@@ -102,10 +102,10 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     )
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         events = list(queryset)
+        count = webhooks_replay(events=[event.pk for event in events])
         for event in events:
-            webhook_replay(event=event)
             self.log_change(request, event, "Replayed")
-        self.message_user(request, f"{len(events)} event(s) queued again.", messages.SUCCESS)
+        self.message_user(request, f"{count} event(s) queued again.", messages.SUCCESS)
 
 
 class EmailAttemptInline(ReadOnlyTabularInline):

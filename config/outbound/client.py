@@ -1,7 +1,9 @@
 """The one outbound HTTP client: a signed JSON POST that cannot be pointed inside our network.
 
 - Signed per Standard Webhooks with the owning service's `whsec_` secret (the `standardwebhooks`
-  library makes the signature, so any receiver using a Standard Webhooks library verifies it).
+  library makes the signature, so any receiver using a Standard Webhooks library verifies it);
+  during the overlap after a rotation, with the new and the previous secret, both signatures in
+  the one header (`v1,<new> v1,<previous>`), which such a library accepts with either secret.
 - Redirects are never followed: a 3xx is a failed attempt of kind `redirect`.
 - One total deadline per request. Socket timeouts alone restart on every byte, so a receiver
   trickling its answer could hold a worker forever; a watchdog shuts the connection's socket down
@@ -27,6 +29,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -74,12 +77,13 @@ class OutboundResult:
         return self.error_kind is None
 
 
-def sign(*, secret: str, message_id: str, timestamp: datetime, body: bytes) -> dict[str, str]:
-    signature = Webhook(secret).sign(message_id, timestamp, body.decode())
+def sign(*, secrets: Sequence[str], message_id: str, timestamp: datetime, body: bytes) -> dict[str, str]:
+    text = body.decode()
+    signatures = [Webhook(secret).sign(message_id, timestamp, text) for secret in secrets]
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": " ".join(signatures),
     }
 
 
@@ -365,14 +369,15 @@ def _read_prefix(response: requests.Response) -> str:
 
 
 def post_signed(
-    *, url: str, secret: str, message_id: str, body: bytes, timeout_seconds: float
+    *, url: str, secrets: Sequence[str], message_id: str, body: bytes, timeout_seconds: float
 ) -> OutboundResult:
-    """POST `body` (JSON) to `url`, signed; never raises for anything the far side does.
+    """POST `body` (JSON) to `url`, signed with each of `secrets`; never raises for anything the
+    far side does.
 
     `timeout_seconds` bounds the whole request, connecting and reading the answer included.
     """
     headers = {"Content-Type": "application/json"}
-    headers.update(sign(secret=secret, message_id=message_id, timestamp=datetime.now(UTC), body=body))
+    headers.update(sign(secrets=secrets, message_id=message_id, timestamp=datetime.now(UTC), body=body))
     started = time.monotonic()
 
     def finish(**fields: Any) -> OutboundResult:

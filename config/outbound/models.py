@@ -24,7 +24,7 @@ class WebhookEvent(models.Model):
         FAILED = "failed"
 
     id = models.CharField(primary_key=True, max_length=64, default=new_webhook_id, editable=False)
-    # No index of its own: webhook_service_status starts with it (every answer inserts a row).
+    # No index of its own: the webhook_service_* indexes start with it (every answer inserts a row).
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, related_name="webhook_events", db_index=False
     )
@@ -52,7 +52,12 @@ class WebhookEvent(models.Model):
             # The workers' claim query: due pending events, oldest first.
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="webhook_due"),
             models.Index(fields=["subject_id"], name="webhook_subject"),
-            models.Index(fields=["service", "status", "created_at"], name="webhook_service_status"),
+            # The delivery log (contract 10): a service's events newest first, by (created_at, id)
+            # (the page cursor), unfiltered or by status or type; `since` is a bound on created_at.
+            # Read backwards, each is one range scan however many events the service has.
+            models.Index(fields=["service", "created_at", "id"], name="webhook_service_recent"),
+            models.Index(fields=["service", "status", "created_at", "id"], name="webhook_service_status"),
+            models.Index(fields=["service", "event_type", "created_at", "id"], name="webhook_service_type"),
             # The admin's outbox, newest first, unfiltered.
             models.Index(F("created_at").desc(), name="webhook_recent"),
         ]

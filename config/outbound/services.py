@@ -85,8 +85,9 @@ class Claim:
     # 1 for the first attempt since the event was (re)queued; picks the delay before the next.
     attempt_number: int
     url: str
-    # Kept out of repr: a Claim in a traceback or a log must not carry the secret or the payload.
-    secret: str = field(repr=False)
+    # Kept out of repr: a Claim in a traceback or a log must not carry a secret or the payload.
+    # The service's signing secrets at claim time: two during the overlap after a rotation.
+    secrets: tuple[str, ...] = field(repr=False)
     body: bytes = field(repr=False)
 
 
@@ -235,11 +236,12 @@ def _requeued(now: datetime) -> dict[str, Any]:
     }
 
 
-def webhook_replay(*, event: WebhookEvent, now: datetime | None = None) -> WebhookEvent:
-    """Queue a stored event again, under the same webhook-id, whatever its state."""
-    WebhookEvent.objects.filter(pk=event.pk).update(**_requeued(now or timezone.now()))
-    event.refresh_from_db()
-    return event
+def webhook_replay(*, event: WebhookEvent, now: datetime | None = None) -> int:
+    """Queue one stored event again, under the same webhook-id; returns how many were (1).
+
+    The one-event form of `webhooks_replay`, so both follow the one rule of what may be replayed.
+    """
+    return webhooks_replay(events=WebhookEvent.objects.filter(pk=event.pk), now=now)
 
 
 def webhooks_replay(
@@ -250,6 +252,9 @@ def webhooks_replay(
     batch_size: int = 5000,
 ) -> int:
     """Queue many events again (a queryset, or webhook ids); returns how many were (or would be).
+
+    Every replay passes here: the API's (one event or a set), `replay_notifications` and both
+    admin replays, so what may not be sent again is decided in this one place.
 
     Set-based, in batches walked by primary key, so a million events are a few hundred short
     UPDATEs rather than one long transaction or a million round trips.
@@ -335,7 +340,7 @@ def webhook_claim_next(*, now: datetime | None = None, due_by: datetime | None =
         attempt_id=attempt.pk,
         attempt_number=event.attempts_since_queued + 1,
         url=event.service.callback_url,
-        secret=event.service.webhook_secret,
+        secrets=tuple(event.service.signing_secrets(now=now)),
         body=json.dumps(event.payload).encode(),
     )
 
@@ -353,7 +358,7 @@ def webhook_send(*, claim: Claim, timeout_seconds: float | None = None) -> Outbo
         )
     return post_signed(
         url=claim.url,
-        secret=claim.secret,
+        secrets=claim.secrets,
         message_id=claim.event_id,
         body=claim.body,
         timeout_seconds=timeout_seconds if timeout_seconds is not None else conf.timeout_seconds(),

@@ -80,7 +80,8 @@ def test_the_service_page_edits_name_and_callback_never_the_webhook_secret(
 ) -> None:
     change_url = f"{SERVICES}{world.service.pk}/change/"
     form = admin_client.get(change_url).content.decode()
-    assert "webhook_secret" not in form
+    assert 'name="webhook_secret"' not in form and 'name="previous_webhook_secret"' not in form
+    assert world.webhook_secret not in form
     assert admin_client.get(SERVICES + "add/").status_code == 403
 
     response = admin_client.post(

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from config.accounts.management.commands.seed_demo import demo_modules
+from config.accounts.models import Service
 
 pytestmark = pytest.mark.django_db
 
@@ -29,3 +30,13 @@ def test_the_demo_refuses_to_run_without_debug(settings) -> None:  # type: ignor
     settings.DEBUG = False
     with pytest.raises(CommandError, match="only with DEBUG=true"):
         call_command("seed_demo", stdout=StringIO())
+
+
+def test_the_demo_service_calls_back_where_it_is_told_and_keeps_it(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    call_command("seed_demo", "--callback-url", "http://127.0.0.1:9001/webhooks", stdout=StringIO())
+    assert Service.objects.get(name="demo-assistant").callback_url == "http://127.0.0.1:9001/webhooks"
+    call_command("seed_demo", "--callback-url", "http://127.0.0.1:9101/webhooks", stdout=StringIO())
+    assert Service.objects.get(name="demo-assistant").callback_url == "http://127.0.0.1:9101/webhooks"
+    call_command("seed_demo", stdout=StringIO())
+    assert Service.objects.get(name="demo-assistant").callback_url == "http://127.0.0.1:9101/webhooks"

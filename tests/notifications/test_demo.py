@@ -12,7 +12,7 @@ from django.test import Client
 from config.accounts.models import Service
 from notifications import demo
 from notifications.models import Notification, ResponseType
-from tests.helpers import Api, user_token_for
+from tests.helpers import Api, service_key_for, user_token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_the_demo_seeds_questions_and_its_curl_line_answers_one(
     lines = demo.seed(context)  # twice, as two `make run`s would
 
     assert Notification.objects.filter(status="pending").count() == 6
-    assert Notification.objects.filter(status="responded").count() == 1
+    assert Notification.objects.filter(status="responded").count() == 2
     curl = shlex.split(next(line for line in lines if "client/respond" in line).split("answer one:")[1])
     body = json.loads(curl[curl.index("-d") + 1])
     response = api.as_(context["user_token"]).post("/api/v1/client/respond", body)
@@ -61,10 +61,33 @@ def test_make_runs_seed_gives_alex_an_inbox_with_every_response_type_and_prints_
     types = {action["response_type"] for notification in pending for action in notification.actions}
     assert types == set(ResponseType.values)
     emails = capsys.readouterr().out
-    assert emails.count("To: alex@example.com") == pending.count() + 1  # and the answered one
+    assert emails.count("To: alex@example.com") == pending.count() + 2  # and the answered ones
     assert "http://127.0.0.1:8000/inbox/" in emails
 
     client = Client()
     response = client.post("/inbox/login/", {"username": "alex", "password": "alex-demo-password"})
     assert response.status_code == 302
-    assert client.get("/inbox/").content.decode().count('class="row"') == pending.count() + 1
+    assert client.get("/inbox/").content.decode().count('class="row"') == pending.count() + 2
+
+
+def test_the_demo_service_has_a_delivery_log_to_read_and_replay(
+    client: Client, service: Service, person: Any
+) -> None:
+    context = context_for(service, person)
+    context["service_key"] = service_key_for(service)
+    lines = demo.seed(context)
+    demo.seed(context)
+
+    service_api = Api(client, context["service_key"])
+    events = service_api.get("/api/v1/webhook-events").json()["results"]
+    assert sorted(event["status"] for event in events) == ["delivered", "failed"]
+    failed = next(event for event in events if event["status"] == "failed")
+    assert failed["attempts"] == 3 and failed["last_attempt"]["status_code"] == 500
+    detail = service_api.get(f"/api/v1/webhook-events/{failed['webhook_id']}").json()
+    assert [attempt["status_code"] for attempt in detail["attempt_log"]] == [None, None, 500]
+
+    read = shlex.split(next(line for line in lines if "read it:" in line).split("read it:")[1])
+    assert read[-1].endswith("/api/v1/webhook-events?status=failed")
+    replay = shlex.split(next(line for line in lines if "replay:" in line).split("replay:")[1])
+    response = service_api.post("/api/v1/webhook-events/replay", json.loads(replay[replay.index("-d") + 1]))
+    assert response.json() == {"queued": 1}

@@ -30,7 +30,7 @@ BODY = json.dumps({"type": "notification.responded", "notification_id": "n-1"}).
 
 def post(url: str, *, timeout_seconds: float = 5.0, message_id: str = "msg_test") -> OutboundResult:
     return post_signed(
-        url=url, secret=SECRET, message_id=message_id, body=BODY, timeout_seconds=timeout_seconds
+        url=url, secrets=[SECRET], message_id=message_id, body=BODY, timeout_seconds=timeout_seconds
     )
 
 

@@ -4,7 +4,6 @@ a guard that keeps every test's traffic on this machine, and the data the attack
 import contextlib
 import ipaddress
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -50,7 +49,9 @@ def server_env(**extra: str) -> dict[str, str]:
         DATABASE_URL=database_url(),
         REDIS_URL=os.environ.get("REDIS_URL", ""),
         CACHE_KEY_PREFIX=django_settings.CACHES["default"].get("KEY_PREFIX", "loopback"),
-        SECRET_KEY=secrets.token_urlsafe(50),
+        # The tests' own: webhook secrets are stored encrypted under a key derived from it, and
+        # every process of one deployment shares it (as they share WEBHOOK_SECRET_KEYS).
+        SECRET_KEY=django_settings.SECRET_KEY,
         DEBUG="false",
         ALLOWED_HOSTS="127.0.0.1",
         OUTBOUND_ALLOW_PRIVATE="true",

@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from config.outbound.services import webhook_enqueue
 from tests.reliability import world
 
 DJANGO_APPLICATION = get_wsgi_application()
@@ -72,6 +73,9 @@ def fuzz_world(
     execution = world.execution(tenant)
     notification = world.notification(tenant)
     world.action(tenant, action_id="fuzz-action", target_url="http://127.0.0.1:9/closed")
+    event = webhook_enqueue(
+        service=tenant.service, event_type="notification.expired", payload={}, subject_id=notification.pk
+    )
     return FuzzWorld(
         key=tenant.key,
         token=tenant.token,
@@ -81,6 +85,7 @@ def fuzz_world(
             "conversation_id": str(execution.conversation_id),
             "notification_id": str(notification.pk),
             "action_id": "fuzz-action",
+            "webhook_id": event.pk,
         },
     )
 

@@ -1,6 +1,6 @@
 """Nothing a caller must keep secret is stored or logged in clear: issued `sk_`/`ut_` secrets live
-only as digests, the `whsec_` signing secret only where signing needs it, and the personal data of
-contact forms nowhere once their results are in (tables and log lines, gunicorn's included)."""
+only as digests, the `whsec_` signing secrets only encrypted, and the personal data of contact
+forms nowhere once their results are in (tables and log lines, gunicorn's included)."""
 
 import json
 import logging
@@ -12,14 +12,19 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from actions.models import ActionExecution
 from config.accounts.models import Service
 from config.accounts.services import service_key_rotate, user_token_issue
+from config.outbound.services import webhooks_deliver_due
 from tests.helpers import Api
+from tests.outbound.receivers import Receiver, answering
 from tests.reliability import world
 from tests.reliability.conftest import Gunicorn
 from tests.reliability.scan import database_holding, text_holding
@@ -61,11 +66,48 @@ def test_issued_secrets_are_stored_only_as_digests(api: Api, caplog: pytest.LogC
 
     assert database_holding(secrets) == {}
     webhook_secrets = [created["webhook_secret"], other.service.webhook_secret]
-    assert database_holding(webhook_secrets) == {
-        secret: {"accounts_service.webhook_secret"} for secret in webhook_secrets
-    }
+    assert database_holding(webhook_secrets) == {}
     assert text_holding(caplog.text, secrets + webhook_secrets) == []
     assert SECRET.search(caplog.text) is None, SECRET.search(caplog.text)
+
+
+@pytest.mark.django_db
+def test_no_table_holds_a_webhook_secret_in_clear(
+    api: Api, client: Client, caplog: pytest.LogCaptureFixture, settings: Settings
+) -> None:
+    """Every column of every table (the database's own catalogue), after secrets were issued,
+    rotated by the API and the admin, used to sign webhooks and re-encrypted under a new key."""
+    caplog.set_level(logging.DEBUG)
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    receiver = Receiver(answering(204))
+    try:
+        created = command_json("create_service", "signs-webhooks", "--callback-url", receiver.url)
+        rotated = api.as_(created["api_key"]).post("/api/v1/webhook-secret/rotate").json()["webhook_secret"]
+        other = world.tenant(callback_url=receiver.url)
+        notification = world.notification(other)
+        respond = {"notification_id": str(notification.pk), "action_id": "approve", "response_data": True}
+        assert api.as_(other.token).post("/api/v1/client/respond", respond).status_code == 200
+        client.force_login(get_user_model().objects.create_superuser(username="rotates", password="x-9-long"))
+        page = client.post(
+            "/admin/accounts/service/",
+            {"action": "rotate_webhook_secret", "_selected_action": [str(other.service.pk)]},
+        )
+        assert page.status_code == 200
+        webhooks_deliver_due()
+        assert receiver.count == 1
+        settings.WEBHOOK_SECRET_KEYS = [Fernet.generate_key().decode(), *settings.WEBHOOK_SECRET_KEYS]
+        command_json("rotate_webhook_encryption")
+    finally:
+        receiver.close()
+
+    secrets = [
+        created["webhook_secret"],
+        rotated,
+        *Service.objects.get(pk=other.service.pk).signing_secrets(now=timezone.now()),
+    ]
+    assert len(set(secrets)) == 4
+    assert database_holding(["whsec_", *secrets]) == {}
+    assert text_holding(caplog.text, [*secrets, "whsec_"]) == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def test_webhook_client_refuses_every_inward_address(
 ) -> None:
     for name, url in inward_urls(switchable_receiver.port).items():
         result = post_signed(
-            url=url, secret=new_webhook_secret(), message_id="msg_ssrf", body=b"{}", timeout_seconds=2
+            url=url, secrets=[new_webhook_secret()], message_id="msg_ssrf", body=b"{}", timeout_seconds=2
         )
         assert result.error_kind == ErrorKind.REFUSED_DESTINATION, (name, result)
     assert switchable_receiver.arrivals == 0

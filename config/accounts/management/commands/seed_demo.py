@@ -41,12 +41,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--base-url", default="http://127.0.0.1:8000", help="Where the server will listen."
         )
+        parser.add_argument(
+            "--callback-url",
+            default=None,
+            help="The demo service's callback URL (`run_demo` points it at its receiver); kept when omitted.",
+        )
 
-    def handle(self, *args: Any, base_url: str, **options: Any) -> None:
+    def handle(self, *args: Any, base_url: str, callback_url: str | None, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("seed_demo makes well-known logins; it runs only with DEBUG=true")
         with transaction.atomic():
-            context = self._seed_accounts(base_url=base_url.rstrip("/"))
+            context = self._seed_accounts(base_url=base_url.rstrip("/"), callback_url=callback_url)
             lines = [
                 f"Admin:         {context['base_url']}/admin/  "
                 f"(user {DEMO_ADMIN[0]}, password {DEMO_ADMIN[1]})",
@@ -60,7 +65,7 @@ class Command(BaseCommand):
                 lines.extend(module.seed(context))
         self.stdout.write("\n".join(["", "Demo data is loaded.", *lines, ""]))
 
-    def _seed_accounts(self, *, base_url: str) -> dict[str, Any]:
+    def _seed_accounts(self, *, base_url: str, callback_url: str | None) -> dict[str, Any]:
         user_model = get_user_model()
         admin = user_model.objects.filter(username=DEMO_ADMIN[0]).first()
         if admin is None:
@@ -74,9 +79,12 @@ class Command(BaseCommand):
             person_login_update(user=person, email=DEMO_PERSON_EMAIL)
         service = Service.objects.filter(name=DEMO_SERVICE).first()
         if service is None:
-            service, issued = service_create(name=DEMO_SERVICE)
+            service, issued = service_create(name=DEMO_SERVICE, callback_url=callback_url or "")
         else:
             issued = service_key_rotate(service=service)
+            if callback_url is not None and service.callback_url != callback_url:
+                service.callback_url = callback_url
+                service.save(update_fields=["callback_url"])
         return {
             "base_url": base_url,
             "service": service,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outbound', '0005_drop_like_indexes_of_webhook_ids'),
+        ('outbound', '0006_delivery_log_indexes'),
     ]
 
     operations = [
