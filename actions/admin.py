@@ -10,10 +10,12 @@ import contextlib
 import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db.models import Q, QuerySet
@@ -31,13 +33,16 @@ from actions.masking import mask_params
 from actions.models import (
     MASKED_KINDS,
     Action,
+    ActionExecution,
     ActionTrigger,
     ActionVersion,
     ContactSubmission,
     DeliveryMethod,
     DeliveryStatus,
+    ErasureSource,
     ExecutionResult,
     TriggerStatus,
+    VisitorErasure,
 )
 from actions.selectors.contact_submissions import (
     NOT_REPORTED,
@@ -47,6 +52,7 @@ from actions.selectors.contact_submissions import (
     contact_submissions_summary,
     contact_summary_of_nothing,
 )
+from actions.services.erasure import visitor_digests, visitor_erase, visitor_held
 from config.admin import (
     BigTableAdminMixin,
     IdSearchMixin,
@@ -54,15 +60,19 @@ from config.admin import (
     ReadOnlyTabularInline,
     RelatedLookupFilter,
     choice_filter,
+    has_model_permission,
     json_block,
     related_lookup_filter,
 )
+from conversations.models import Bot
 
 # A summary scans the whole filtered set; page views within this window reuse it.
 SUMMARY_CACHE_SECONDS = 60
 RECENT_TRIGGERS = 20
 # The filter value for "the browser did not report it" (a NULL column).
 NOT_REPORTED_VALUE = "none"
+# The most visitors one erasure confirmation names (and erases).
+ERASE_AT_ONCE = 50
 
 
 def visitor_prefix_range(prefix: str) -> tuple[str, str | None]:
@@ -201,6 +211,74 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
     def params_block(self, obj: ContactSubmission) -> SafeString:
         return json_block(mask_params(obj.params))
 
+    # -- erasure (contract 8) --------------------------------------------------------------------
+
+    actions = ("erase_visitor",)
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return has_model_permission(request, ActionExecution, "delete")
+
+    @admin.action(
+        description="Erase this visitor (every execution, conversation and message of theirs)",
+        permissions=["erase"],
+        location=[ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM],
+    )
+    def erase_visitor(self, request: HttpRequest, queryset: QuerySet[ContactSubmission]) -> HttpResponse:
+        """Erase the visitors of the chosen submissions, each of their bot, after a confirmation
+        page that says what would go; the same service as DELETE /v1/bots/{botId}/visitors/{id}."""
+        visitors = list(
+            queryset.order_by("bot_id", "visitor_id")
+            .values_list("bot_id", "visitor_id")
+            .distinct()[:ERASE_AT_ONCE]
+        )
+        bots = Bot.objects.in_bulk([bot_id for bot_id, _visitor in visitors])
+        if request.POST.get("confirm") != "yes":
+            return self._erase_confirmation(request, visitors=visitors, bots=bots)
+        erased = 0
+        for bot_id, visitor_id in visitors:
+            counts, _record = visitor_erase(
+                bot=bots[bot_id],
+                visitor_id=visitor_id,
+                source=ErasureSource.STAFF,
+                staff_user=cast(User, request.user),
+            )
+            erased += counts.executions
+        self.message_user(
+            request,
+            f"{len(visitors)} visitor(s) erased ({erased} execution(s) in all, with their conversations "
+            "and messages). Each erasure is recorded below.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:actions_visitorerasure_changelist"))
+
+    def _erase_confirmation(
+        self, request: HttpRequest, *, visitors: list[tuple[uuid.UUID, str]], bots: dict[Any, Bot]
+    ) -> TemplateResponse:
+        # The page posts back the action's own form, so the same action runs again, confirmed.
+        posted = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in {"csrfmiddlewaretoken", "confirm"}
+            for value in values
+        ]
+        held = [
+            {
+                "bot": bots[bot_id],
+                "visitor_id": visitor_id,
+                "counts": visitor_held(bot=bots[bot_id], visitor_id=visitor_id),
+            }
+            for bot_id, visitor_id in visitors
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase visitors",
+            "opts": self.opts,
+            "visitors": held,
+            "limit": ERASE_AT_ONCE,
+            "posted": posted,
+        }
+        return TemplateResponse(request, "admin/actions/contactsubmission/erase_visitor.html", context)
+
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         match = request.resolver_match
         if match is not None and match.url_name in (self._export_url_name, self._summary_url_name):
@@ -303,6 +381,52 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
         response["Content-Disposition"] = f'attachment; filename="contact-submissions-{stamp}.csv"'
         response["Cache-Control"] = "no-store"
         return response
+
+
+@admin.register(VisitorErasure)
+class VisitorErasureAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The erasure records: who asked, when, what went. No visitor id is stored; the search box
+    takes one, computes its digest (visitor_digests) and finds the erasures of exactly that id."""
+
+    list_display = ("erased_at", "bot", "source", "requested_by", "executions", "conversations", "messages")
+    list_select_related = ("bot", "service", "staff_user")
+    list_filter = (
+        ("bot", RelatedLookupFilter),
+        choice_filter(field="source", title="who asked", choices=ErasureSource.choices),
+        ("erased_at", admin.DateFieldListFilter),
+    )
+    sortable_by = ("erased_at",)
+    search_fields = ("visitor_digest",)
+    search_help_text = (
+        "Was this id erased? Type a visitor id (exact): its digest is computed and the erasures "
+        "of that id are listed. The records keep no id."
+    )
+    fields = (
+        "erased_at",
+        "bot",
+        "source",
+        "service",
+        "staff_user",
+        "executions",
+        "conversations",
+        "messages",
+        "visitor_digest",
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[VisitorErasure], search_term: str
+    ) -> tuple[QuerySet[VisitorErasure], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(visitor_digest__in=visitor_digests(search_term)), False
+
+    @admin.display(description="who asked")
+    def requested_by(self, obj: VisitorErasure) -> str:
+        if obj.source == ErasureSource.SERVICE:
+            return f"service {obj.service}" if obj.service else "a service (since deleted)"
+        if obj.source == ErasureSource.STAFF:
+            return f"staff {obj.staff_user}" if obj.staff_user else "a staff user (since deleted)"
+        return "an operator (erase_visitor)"
 
 
 def _timestamp(moment: datetime | None) -> str:

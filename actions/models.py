@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -85,6 +86,10 @@ class ActionExecution(models.Model):
             models.Index(fields=["visitor_id"], name="exec_visitor"),
             # expire_executions: pending rows by age.
             models.Index(fields=["created_at"], name="exec_pending_age", condition=Q(result__isnull=True)),
+            # purge_data (RETAIN_EXECUTIONS): terminal rows by completion time.
+            models.Index(
+                fields=["completed_at"], name="exec_completed", condition=Q(completed_at__isnull=False)
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -113,6 +118,56 @@ class ActionExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.id} ({self.result or 'pending'})"
+
+
+class ErasureSource(models.TextChoices):
+    SERVICE = "service"  # DELETE /v1/bots/{botId}/visitors/{visitorId}
+    STAFF = "staff"  # the admin, from a Contact Submission
+    OPERATOR = "operator"  # manage.py erase_visitor
+
+
+class VisitorErasure(models.Model):
+    """One erasure of a visitor of a bot (contract 8): what was deleted, when, and who asked.
+
+    The visitor id itself is not kept: only `visitor_digest`, an HMAC of it under a key of the
+    server's (actions.services.erasure), so someone holding an id can confirm it was erased while
+    the table alone reveals none. Every request is recorded, the ones that found nothing too.
+    """
+
+    # Kept when the bot is deleted later: the record is the proof the erasure happened.
+    bot = models.ForeignKey(Bot, on_delete=models.SET_NULL, null=True, related_name="erasures")
+    visitor_digest = models.CharField(max_length=64)
+    erased_at = models.DateTimeField(auto_now_add=True)
+    executions = models.PositiveIntegerField()
+    conversations = models.PositiveIntegerField()
+    messages = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=ErasureSource.choices)
+    service = models.ForeignKey(
+        Service, on_delete=models.SET_NULL, null=True, blank=True, related_name="erasures"
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="erasures"
+    )
+
+    class Meta:
+        ordering = ["-erased_at", "-id"]
+        indexes = [
+            # "Was this id erased?": the admin looks the digest up.
+            models.Index(fields=["visitor_digest"], name="erasure_digest"),
+            models.Index(F("erased_at").desc(), name="erasure_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source__in=["service", "staff", "operator"]), name="erasure_source_valid"
+            ),
+            # Who asked is one kind of requester, never two.
+            models.CheckConstraint(
+                condition=Q(service__isnull=True) | Q(staff_user__isnull=True), name="erasure_one_requester"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure {self.pk} ({self.source}, {self.erased_at:%Y-%m-%d %H:%M})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.urls import URLPattern, path
 
+from actions.views.erasure import VisitorErasureApi
 from actions.views.executions import ExecutionCreateApi, ExecutionDetailApi, ExecutionResultApi
 
 # Ids are captured as strings so a malformed one is the widget family's 404, not a routing miss.
@@ -10,6 +11,8 @@ urlpatterns: list[URLPattern] = [
         ExecutionDetailApi.as_view(),
         name="widget-execution",
     ),
+    # `path`: a visitor id is any string of 1 to 128 characters, slashes included.
+    path("bots/<str:bot_id>/visitors/<path:visitor_id>", VisitorErasureApi.as_view(), name="widget-visitor"),
     path(
         "public/actions/<str:execution_id>/result",
         ExecutionResultApi.as_view(),

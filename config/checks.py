@@ -21,6 +21,7 @@ from config.formats import (
     parse_public_base_url,
     parse_rate,
     parse_redis_url,
+    parse_retention,
     parse_seconds,
 )
 from config.outbound import conf
@@ -120,13 +121,34 @@ FORMATS: list[tuple[str, str, object, Callable[[Any], object], str]] = [
     ),
     (
         "config.E014",
+        "RETAIN_WEBHOOK_PAYLOADS",
+        None,
+        parse_retention,
+        "How long purge_data keeps delivered webhook payloads, as in 30d; 0 keeps them forever.",
+    ),
+    (
+        "config.E015",
+        "RETAIN_NOTIFICATIONS",
+        None,
+        parse_retention,
+        "How long purge_data keeps finished notifications, as in 365d; 0 keeps them forever.",
+    ),
+    (
+        "config.E016",
+        "RETAIN_EXECUTIONS",
+        None,
+        parse_retention,
+        "How long purge_data keeps finished executions, as in 90d; 0 keeps them forever.",
+    ),
+    (
+        "config.E017",
         "EMAIL_RETRY_SCHEDULE_SECONDS",
         conf.EMAIL_RETRY_SCHEDULE_SECONDS,
         _schedule,
         "The delays before each retry of an e-mail, as in (60, 300, 1800).",
     ),
     (
-        "config.E015",
+        "config.E018",
         "DEFAULT_FROM_EMAIL",
         None,
         parse_from_address,
@@ -138,13 +160,13 @@ FORMATS: list[tuple[str, str, object, Callable[[Any], object], str]] = [
 OPTIONAL_FORMATS: list[tuple[str, str, Callable[[Any], object], str]] = [
     ("config.E010", "REDIS_URL", parse_redis_url, "Or leave it unset."),
     (
-        "config.E016",
+        "config.E019",
         "EMAIL_URL",
         parse_email_url,
         "As in smtp+starttls://user:password@smtp.example.com:587 (user and password percent-encoded); "
         "or leave it unset: no e-mail.",
     ),
-    ("config.E017", "PUBLIC_BASE_URL", parse_public_base_url, "As in https://loopback.example.com."),
+    ("config.E020", "PUBLIC_BASE_URL", parse_public_base_url, "As in https://loopback.example.com."),
 ]
 
 
@@ -165,7 +187,7 @@ def check_setting_formats(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
             checks.Error(
                 "PUBLIC_BASE_URL is not set: the e-mails link to <PUBLIC_BASE_URL>/inbox/<id>/.",
                 hint="Set it to the address people reach this server at (https://loopback.example.com).",
-                id="config.E018",
+                id="config.E021",
             )
         )
     refused = {error.id for error in errors}

@@ -19,6 +19,8 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # django-ratelimit's rates: N per unit, or per a whole number of units ("20/15m").
 _RATE = re.compile(r"([1-9]\d{0,8})/([1-9]\d{0,5})?([smhd])")
 _DURATION = re.compile(r"(\d{1,9})([smhd])")
+# A retention of `0` keeps forever (contract 8).
+KEEP_FOREVER = "0"
 
 
 class Rate(NamedTuple):
@@ -42,6 +44,20 @@ def parse_duration(value: str) -> timedelta:
     if match is None:
         raise ValueError(f"{value!r} is not a duration; use a whole number with s, m, h or d, as in 24h")
     return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def parse_retention(value: str) -> timedelta | None:
+    """A DURATION, or `0` for "keep forever" (None; contract 8). A zero duration (`0d`) is refused:
+    read literally it would purge everything at once, the opposite of what `0` means."""
+    if value == KEEP_FOREVER:
+        return None
+    try:
+        duration = parse_duration(value)
+    except ValueError:
+        duration = timedelta(0)
+    if not duration:
+        raise ValueError(f"{value!r} is not a retention; use 0 (keep forever) or a duration such as 30d")
+    return duration
 
 
 def parse_seconds(value: object, *, low: float = 0.0, high: float = math.inf, above: bool = False) -> float:

@@ -190,18 +190,27 @@ ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
 # E-mail to the people asked (contract 9). With EMAIL_URL each e-mail is stored with its
 # notification and sent by the deliver_webhooks workers; without it none is queued, and with
 # DEBUG on each is printed to the console once its notification is committed. The three are
-# checked by config.E014-E018 (config/checks.py).
+# checked by config.E017-E021 (config/checks.py).
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 EMAIL_DELIVERY = "console" if DEBUG else "off"
 if EMAIL_URL:
     EMAIL_DELIVERY = "outbox"
-    # A URL that does not parse leaves the console mailer: config.E016 refuses to start, saying why.
+    # A URL that does not parse leaves the console mailer: config.E019 refuses to start, saying why.
     with contextlib.suppress(ValueError):
         MAILERS = {"default": parse_email_url(EMAIL_URL)}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loopback <loopback@localhost>")
 # Where people reach the inbox: the links in the e-mails start with it.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+
+# Retention (contract 8), applied by `purge_data`: a DURATION, or 0 to keep forever; the format
+# is checked by config/checks.py.
+RETAIN_WEBHOOK_PAYLOADS = os.environ.get("RETAIN_WEBHOOK_PAYLOADS", "").strip() or "30d"
+RETAIN_NOTIFICATIONS = os.environ.get("RETAIN_NOTIFICATIONS", "").strip() or "0"
+RETAIN_EXECUTIONS = os.environ.get("RETAIN_EXECUTIONS", "").strip() or "0"
+# The key of the digests that erasure records keep instead of visitor ids; unset, a key derived
+# from SECRET_KEY (and SECRET_KEY_FALLBACKS, so a record stays findable across a key rotation).
+ERASURE_DIGEST_KEY = os.environ.get("ERASURE_DIGEST_KEY", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

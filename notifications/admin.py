@@ -173,10 +173,17 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
         location=BOTH_LOCATIONS,
     )
     def replay(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
-        count = notification_events_replay(notifications=queryset)
+        counts = notification_events_replay(notifications=queryset)
         for notification in queryset:
             self.log_change(request, notification, "Replayed its webhooks")
-        self.message_user(request, f"{count} webhook event(s) queued again.", messages.SUCCESS)
+        self.message_user(request, f"{counts.queued} webhook event(s) queued again.", messages.SUCCESS)
+        if counts.skipped_purged:
+            self.message_user(
+                request,
+                f"{counts.skipped_purged} webhook event(s) skipped: their payload was purged "
+                "(RETAIN_WEBHOOK_PAYLOADS), so there is nothing to send.",
+                messages.WARNING,
+            )
 
     def get_urls(self) -> list[URLPattern]:
         name = f"{self.opts.app_label}_{self.opts.model_name}_expire_overdue"

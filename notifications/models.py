@@ -10,6 +10,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from config.accounts.models import Service
 
@@ -29,6 +30,11 @@ class ResponseType(models.TextChoices):
     TEXT = "text"
     NUMERIC = "numeric"
     SCALE = "scale"
+
+
+def finished_at() -> Coalesce:
+    """When a terminal notification became terminal (each terminal state carries its own time)."""
+    return Coalesce("responded_at", "expired_at", "invalidated_at")
 
 
 class Notification(models.Model):
@@ -83,6 +89,8 @@ class Notification(models.Model):
             # The admin's list per service and status, newest first.
             models.Index(fields=["service", "status", "created_at"], name="notif_service_status"),
             models.Index(F("created_at").desc(), name="notif_recent"),
+            # purge_data (RETAIN_NOTIFICATIONS): terminal rows by the time they became terminal.
+            models.Index(finished_at(), condition=~Q(status="pending"), name="notif_finished"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -3,14 +3,15 @@ an open row, or a row lock), and every webhook is queued in the transaction of i
 """
 
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -21,7 +22,14 @@ from config.api.ratelimit import address_subject, rate_limit_check, rate_limit_r
 from config.api.timestamps import rfc3339
 from config.db import update_then_insert
 from config.outbound.models import WebhookEvent
-from config.outbound.services import NewWebhook, webhook_build, webhooks_enqueue_many, webhooks_replay
+from config.outbound.services import (
+    NewWebhook,
+    webhook_build,
+    webhooks_count_purged,
+    webhooks_enqueue_many,
+    webhooks_replay,
+)
+from config.purge import purge_in_batches
 from notifications.emails import notification_emails_queue
 from notifications.errors import (
     InvalidActionId,
@@ -30,7 +38,7 @@ from notifications.errors import (
     NotificationExpired,
     NotificationInvalidated,
 )
-from notifications.models import Notification, NotificationStatus, open_at, overdue_at
+from notifications.models import Notification, NotificationStatus, finished_at, open_at, overdue_at
 from notifications.selectors import notification_readable_by
 from notifications.serializers import responder_render
 from notifications.validation import actions_validate, response_data_validate
@@ -234,17 +242,25 @@ def _expire_batch(*, now: datetime, batch_size: int) -> list[tuple[UUID, UUID, A
         return [(row_id, service_id, json.loads(value)) for row_id, service_id, value in cursor.fetchall()]
 
 
+@dataclass(frozen=True)
+class ReplayCounts:
+    queued: int
+    # Events left alone because their payload was purged (RETAIN_WEBHOOK_PAYLOADS).
+    skipped_purged: int
+
+
 def notification_events_replay(
     *,
     notifications: QuerySet[Notification],
     dry_run: bool = False,
     failed_only: bool = False,
     since: datetime | None = None,
-) -> int:
+) -> ReplayCounts:
     """Queue the stored events of these notifications again, each under its own webhook-id.
 
     `failed_only` keeps the events whose delivery gave up; `since` those stored at or after it.
-    Set-based (the outbox replays in batches of UPDATEs), so any number of notifications is fine.
+    Events whose payload was purged are skipped and counted. Set-based (the outbox replays in
+    batches of UPDATEs), so any number of notifications is fine.
     """
     events = WebhookEvent.objects.filter(
         subject_id__in=notifications.values("pk"), event_type__in=NOTIFICATION_EVENTS
@@ -253,7 +269,32 @@ def notification_events_replay(
         events = events.filter(status=WebhookEvent.Status.FAILED)
     if since is not None:
         events = events.filter(created_at__gte=since)
-    return webhooks_replay(events=events, dry_run=dry_run)
+    return ReplayCounts(
+        queued=webhooks_replay(events=events, dry_run=dry_run),
+        skipped_purged=webhooks_count_purged(events=events),
+    )
+
+
+def notifications_purge(*, older_than: timedelta, dry_run: bool = False, batch_size: int = 1000) -> int:
+    """Delete the notifications that reached a terminal state more than `older_than` ago, with
+    their answers (on the row) and their webhook events and attempts; how many (or would be).
+
+    Batched like every purge (`purge_in_batches`): one short transaction per batch of ids.
+    """
+    finished = (
+        Notification.objects.alias(finished=finished_at())
+        .filter(~Q(status=NotificationStatus.PENDING), finished__lt=timezone.now() - older_than)
+        .order_by("finished")
+    )
+    if dry_run:
+        return finished.count()
+
+    def purge(ids: list[UUID]) -> int:
+        WebhookEvent.objects.filter(subject_id__in=ids).delete()
+        _deleted, per_model = Notification.objects.filter(pk__in=ids).delete()
+        return per_model.get(Notification._meta.label, 0)
+
+    return purge_in_batches(finished, purge, batch_size=batch_size)
 
 
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:

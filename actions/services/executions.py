@@ -10,14 +10,14 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, JSONField, Value, When
 from django.utils import timezone
 
 from actions.errors import AlreadyCompleted, ForbiddenTarget
 from actions.masking import mask_params
 from actions.models import MASKED_KINDS, ActionExecution, ExecutionResult
-from config.api.errors import InvalidRequest
+from config.api.errors import InvalidRequest, NotFound
 from config.api.ratelimit import rate_limit_check
 from config.db import update_then_insert
 from conversations.allowlist import InvalidUrl, parse_target, target_allowed
@@ -46,7 +46,6 @@ CONTACT_METADATA_COLUMNS = {
 }
 
 
-@transaction.atomic
 def execution_create(
     *,
     bot: Bot,
@@ -63,27 +62,37 @@ def execution_create(
         target = parse_target(target_url)
     except InvalidUrl as exc:
         raise InvalidRequest(f"targetUrl must be an absolute http(s) URL: {exc}.") from None
-    if conversation_id is None:
-        conversation = None
-    else:
-        conversation = conversation_get_for_bot(bot=bot, conversation_id=conversation_id)
-        if conversation.visitor_id != visitor_id:
-            raise InvalidRequest("conversationId belongs to another visitor than visitorId.")
-    if target.has_userinfo:
-        raise ForbiddenTarget("targetUrl may not carry a user name or password.")
-    if not target_allowed(target_url=target_url, patterns=bot.allowed_targets):
-        raise ForbiddenTarget()
-    if conversation is None:
-        conversation = conversation_start(bot=bot, visitor_id=visitor_id)
-    return ActionExecution.objects.create(
-        bot=bot,
-        conversation=conversation,
-        visitor_id=visitor_id,
-        kind=kind,
-        label=label,
-        target_url=target_url,
-        params=params or {},
-    )
+    try:
+        with transaction.atomic():
+            if conversation_id is None:
+                conversation = None
+            else:
+                conversation = conversation_get_for_bot(bot=bot, conversation_id=conversation_id)
+                if conversation.visitor_id != visitor_id:
+                    raise InvalidRequest("conversationId belongs to another visitor than visitorId.")
+            if target.has_userinfo:
+                raise ForbiddenTarget("targetUrl may not carry a user name or password.")
+            if not target_allowed(target_url=target_url, patterns=bot.allowed_targets):
+                raise ForbiddenTarget()
+            if conversation is None:
+                conversation = conversation_start(bot=bot, visitor_id=visitor_id)
+            return ActionExecution.objects.create(
+                bot=bot,
+                conversation=conversation,
+                visitor_id=visitor_id,
+                kind=kind,
+                label=label,
+                target_url=target_url,
+                params=params or {},
+            )
+    except IntegrityError:
+        # The foreign keys are checked at commit (deferred, on PostgreSQL): a conversation erased
+        # (visitor_erase) between its lookup above and this commit fails the execution's. It is
+        # gone now, so the proposal gets the 404 of an unknown conversation, as it would a moment
+        # later; no lock on the hot path for this rare race.
+        if conversation_id is not None:
+            conversation_get_for_bot(bot=bot, conversation_id=conversation_id)
+        raise
 
 
 def result_post_rate_limit_check(*, execution: ActionExecution) -> None:
@@ -142,6 +151,9 @@ def execution_record_result(
         content=FOLLOW_UP[ExecutionResult(result)].format(label=execution.label),
     )
     if not update_then_insert(rows=pending, changes=changes, new=follow_up):
+        # Lost the row: to another post (terminal now), or to an erasure of the visitor meanwhile.
+        if not ActionExecution.objects.filter(pk=execution.pk).exists():
+            raise NotFound(f"There is no execution {execution.pk}.")
         raise AlreadyCompleted()
     for field, value in changes.items():
         setattr(execution, field, value)

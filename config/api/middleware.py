@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from config.api import errors
 from config.api.families import family_for_path
@@ -19,13 +20,27 @@ from config.api.logging import request_id_var
 logger = logging.getLogger("config.request")
 
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# What a private part of a path becomes in the log line.
+REDACTED = "REDACTED"
+
+
+def loggable_path(request: HttpRequest) -> str:
+    """The path, with the parts its view names in `private_path_kwargs` (a visitor id, say)
+    replaced by REDACTED."""
+    match = getattr(request, "resolver_match", None)
+    view_class = getattr(match.func, "view_class", None) if match is not None else None
+    private = getattr(view_class, "private_path_kwargs", ())
+    if match is None or not private:
+        return request.path
+    kwargs = {name: REDACTED if name in private else value for name, value in match.kwargs.items()}
+    return reverse(match.view_name, kwargs=kwargs)
 
 
 class RequestIdMiddleware:
     """Echo a well-formed X-Request-ID or make one; log the request once it is answered.
 
     The log line names the route, never the query string or the body: those may carry personal
-    data or credentials.
+    data or credentials; nor the parts of the path a view declares private.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -44,7 +59,7 @@ class RequestIdMiddleware:
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": loggable_path(request),
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },

@@ -20,7 +20,7 @@ from config.admin import (
     json_block,
 )
 from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
-from config.outbound.services import webhooks_replay
+from config.outbound.services import webhooks_count_purged, webhooks_replay
 
 
 class DeliveryAttemptInline(ReadOnlyTabularInline):
@@ -66,7 +66,9 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         "next_attempt_at",
         "locked_until",
         "delivered_at",
+        "failed_at",
         "last_error",
+        "payload_purged_at",
         "payload_block",
     )
     inlines = (DeliveryAttemptInline,)
@@ -89,7 +91,9 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         return Truncator(obj.last_error).chars(60)
 
     @admin.display(description="payload")
-    def payload_block(self, obj: WebhookEvent) -> SafeString:
+    def payload_block(self, obj: WebhookEvent) -> SafeString | str:
+        if obj.payload_purged_at is not None:
+            return "Purged (RETAIN_WEBHOOK_PAYLOADS); the event can no longer be replayed."
         return json_block(obj.payload)
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
@@ -102,10 +106,21 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     )
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         events = list(queryset)
-        count = webhooks_replay(events=[event.pk for event in events])
+        ids = [event.pk for event in events]
+        count = webhooks_replay(events=ids)
+        # A replayed event is pending, never purged: the purged ones now are the ones skipped.
+        purged = webhooks_count_purged(events=WebhookEvent.objects.filter(pk__in=ids))
         for event in events:
-            self.log_change(request, event, "Replayed")
+            if event.payload_purged_at is None:
+                self.log_change(request, event, "Replayed")
         self.message_user(request, f"{count} event(s) queued again.", messages.SUCCESS)
+        if purged:
+            self.message_user(
+                request,
+                f"{purged} event(s) skipped: their payload was purged (RETAIN_WEBHOOK_PAYLOADS), so "
+                "there is nothing to send.",
+                messages.WARNING,
+            )
 
 
 class EmailAttemptInline(ReadOnlyTabularInline):

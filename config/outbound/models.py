@@ -9,12 +9,18 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 
 from config.accounts.models import Service
 
 
 def new_webhook_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
+
+
+def failed_at() -> Coalesce:
+    """When a failed event failed: its `failed_at`, else when its last attempt was due."""
+    return Coalesce("failed_at", "next_attempt_at")
 
 
 class WebhookEvent(models.Model):
@@ -31,7 +37,9 @@ class WebhookEvent(models.Model):
     event_type = models.CharField(max_length=64)
     # What the event is about (a notification's id), so it can be found and replayed.
     subject_id = models.UUIDField(null=True, blank=True)
-    payload = models.JSONField()
+    # Null once purged (`payload_purged_at`): the retention of RETAIN_WEBHOOK_PAYLOADS (contract 8).
+    payload = models.JSONField(null=True, blank=True)
+    payload_purged_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # Every attempt ever made; `attempts_since_queued` counts those since the event was last queued
     # (created or replayed) and picks the next delay of the retry schedule.
@@ -45,6 +53,9 @@ class WebhookEvent(models.Model):
     last_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When the worker gave up (the last retry failed); cleared by a replay, like delivered_at.
+    # Null on a failed event written by other means: `failed_at()` falls back on its last due time.
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -60,6 +71,18 @@ class WebhookEvent(models.Model):
             models.Index(fields=["service", "event_type", "created_at", "id"], name="webhook_service_type"),
             # The admin's outbox, newest first, unfiltered.
             models.Index(F("created_at").desc(), name="webhook_recent"),
+            # purge_data: finished events whose payload is still kept, oldest first. Partial, so a
+            # pending event (every insert) writes no entry, and a purged one leaves the index.
+            models.Index(
+                fields=["delivered_at"],
+                condition=Q(status="delivered", payload_purged_at__isnull=True),
+                name="webhook_purgeable_delivered",
+            ),
+            models.Index(
+                failed_at(),
+                condition=Q(status="failed", payload_purged_at__isnull=True),
+                name="webhook_purgeable_failed",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -72,6 +95,16 @@ class WebhookEvent(models.Model):
             models.CheckConstraint(
                 condition=Q(attempts_since_queued__lte=models.F("attempt_count")),
                 name="webhook_attempts_since_queued_lte_total",
+            ),
+            # A payload is gone exactly when it was purged, and a pending event is never purged.
+            models.CheckConstraint(
+                condition=Q(payload__isnull=True, payload_purged_at__isnull=False)
+                | Q(payload__isnull=False, payload_purged_at__isnull=True),
+                name="webhook_payload_iff_not_purged",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="pending") | Q(payload_purged_at__isnull=True),
+                name="webhook_pending_not_purged",
             ),
         ]
 

@@ -34,7 +34,8 @@ Replays (`webhook_replay`, `webhooks_replay`) queue the event again under the sa
 due now, with the retry schedule started over (`attempts_since_queued` back to 0). Replaying an
 event that a worker is sending right now does not break that worker's lease (no second concurrent
 send): the running attempt's outcome is dropped and the event is sent again once that worker lets
-go of it.
+go of it. An event whose payload was purged (`webhook_payloads_purge`) is never replayed: there is
+nothing left to send.
 """
 
 import json
@@ -55,7 +56,9 @@ from django.utils import timezone
 from config.accounts.models import Service
 from config.outbound import conf
 from config.outbound.client import OutboundResult, post_signed
-from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.errors import PayloadPurged
+from config.outbound.models import DeliveryAttempt, WebhookEvent, failed_at
+from config.purge import purge_in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +236,7 @@ def _requeued(now: datetime) -> dict[str, Any]:
         "lease_token": None,
         "last_error": "",
         "delivered_at": None,
+        "failed_at": None,
     }
 
 
@@ -240,8 +244,14 @@ def webhook_replay(*, event: WebhookEvent, now: datetime | None = None) -> int:
     """Queue one stored event again, under the same webhook-id; returns how many were (1).
 
     The one-event form of `webhooks_replay`, so both follow the one rule of what may be replayed.
+    An event whose payload was purged is refused, 409 PAYLOAD_PURGED: its conditional UPDATE
+    (`payload_purged_at IS NULL`) matched nothing, so a purge racing the replay cannot leave a
+    pending event without a payload.
     """
-    return webhooks_replay(events=WebhookEvent.objects.filter(pk=event.pk), now=now)
+    replayed = webhooks_replay(events=WebhookEvent.objects.filter(pk=event.pk), now=now)
+    if not replayed:
+        raise PayloadPurged()
+    return replayed
 
 
 def webhooks_replay(
@@ -254,13 +264,15 @@ def webhooks_replay(
     """Queue many events again (a queryset, or webhook ids); returns how many were (or would be).
 
     Every replay passes here: the API's (one event or a set), `replay_notifications` and both
-    admin replays, so what may not be sent again is decided in this one place.
+    admin replays, so what may not be sent again is decided in this one place: events whose
+    payload was purged are skipped (not counted; `webhooks_count_purged` counts them).
 
     Set-based, in batches walked by primary key, so a million events are a few hundred short
     UPDATEs rather than one long transaction or a million round trips.
     """
     if not isinstance(events, QuerySet):
         events = WebhookEvent.objects.filter(pk__in=list(events))
+    events = events.filter(payload_purged_at__isnull=True)
     if dry_run:
         return events.count()
     changes = _requeued(now or timezone.now())
@@ -272,8 +284,51 @@ def webhooks_replay(
         batch = list(page[:batch_size])
         if not batch:
             return replayed
-        replayed += WebhookEvent.objects.filter(pk__in=batch).update(**changes)
+        replayed += WebhookEvent.objects.filter(pk__in=batch, payload_purged_at__isnull=True).update(
+            **changes
+        )
         last_id = batch[-1]
+
+
+def webhooks_count_purged(*, events: QuerySet[WebhookEvent]) -> int:
+    """How many of these events a replay skips because their payload was purged."""
+    return events.filter(payload_purged_at__isnull=False).count()
+
+
+_FINISHED = (WebhookEvent.Status.DELIVERED, WebhookEvent.Status.FAILED)
+
+
+def webhook_payloads_purge(*, older_than: timedelta, dry_run: bool = False, batch_size: int = 1000) -> int:
+    """Purge the payload of every event delivered or failed more than `older_than` ago, and the
+    answer bodies its attempts kept; the number of events purged (or that would be).
+
+    The event keeps its status, its times and its attempts (time, status, duration, error); its
+    payload becomes null and `payload_purged_at` says when. Pending events are never touched.
+    Each batch is one short transaction: the chosen events (locked with SKIP LOCKED on
+    PostgreSQL, so concurrent runs take different rows), their attempts' bodies, then the events,
+    each statement conditional on the event not being purged yet.
+    """
+    cutoff = timezone.now() - older_than
+    kept = WebhookEvent.objects.filter(payload_purged_at__isnull=True)
+    # Each in the order of its partial index (webhook_purgeable_delivered, webhook_purgeable_failed).
+    finished = {
+        "delivered_at": kept.filter(status=WebhookEvent.Status.DELIVERED, delivered_at__lt=cutoff),
+        "failed": kept.alias(failed=failed_at()).filter(status=WebhookEvent.Status.FAILED, failed__lt=cutoff),
+    }
+    if dry_run:
+        return sum(candidates.count() for candidates in finished.values())
+
+    def purge(ids: list[str]) -> int:
+        now = timezone.now()
+        DeliveryAttempt.objects.filter(event_id__in=ids).exclude(response_body="").update(response_body="")
+        return WebhookEvent.objects.filter(
+            pk__in=ids, payload_purged_at__isnull=True, status__in=_FINISHED
+        ).update(payload=None, payload_purged_at=now)
+
+    return sum(
+        purge_in_batches(candidates.order_by(time_field), purge, batch_size=batch_size)
+        for time_field, candidates in finished.items()
+    )
 
 
 def retry_delay(
@@ -379,7 +434,7 @@ def webhook_record_outcome(*, claim: Claim, result: OutboundResult, now: datetim
         )
         if delay is None:
             outcome = Outcome.FAILED
-            changes = {"status": WebhookEvent.Status.FAILED, "last_error": error}
+            changes = {"status": WebhookEvent.Status.FAILED, "failed_at": now, "last_error": error}
         else:
             outcome = Outcome.RETRYING
             changes = {"next_attempt_at": now + delay, "last_error": error}

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from actions.models import ActionExecution, ExecutionKind, ExecutionResult, TriggerStatus
+from actions.models import ActionExecution, ErasureSource, ExecutionKind, ExecutionResult, TriggerStatus
+from actions.services.erasure import visitor_erase
 from actions.services.executions import execution_record_result
 from actions.services.triggers import action_put
 from config.accounts.models import Service
@@ -85,6 +86,9 @@ def build_world() -> World:
         submitToSignalMs=420,
     )
     booking = ExecutionFactory(bot=bot, visitor_id="visitor-booking", kind=ExecutionKind.BOOKING)
+    # An erasure record (an operator's): its execution and conversation are gone.
+    ExecutionFactory(bot=bot, visitor_id="visitor-erased")
+    visitor_erase(bot=bot, visitor_id="visitor-erased", source=ErasureSource.OPERATOR)
 
     action, _ = action_put(
         service=service,

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from config.formats import Rate, parse_duration, parse_rate, parse_redis_url, parse_seconds
+from config.formats import Rate, parse_duration, parse_rate, parse_redis_url, parse_retention, parse_seconds
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,19 @@ def test_a_duration_is_a_whole_number_with_a_unit(text: str, duration: timedelta
 def test_anything_else_is_not_a_duration(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "retention"), [("0", None), ("30d", timedelta(days=30)), ("1s", timedelta(seconds=1))]
+)
+def test_a_retention_is_a_duration_or_0_for_forever(text: str, retention: timedelta | None) -> None:
+    assert parse_retention(text) == retention
+
+
+@pytest.mark.parametrize("text", ["0d", "0s", "30", "forever", "", " 30d", None])
+def test_a_zero_duration_or_anything_else_is_not_a_retention(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a retention"):
+        parse_retention(text)
 
 
 def test_seconds_are_a_number_or_its_text_within_bounds() -> None:

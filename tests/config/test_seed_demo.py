@@ -20,7 +20,14 @@ def test_the_demo_prints_logins_then_each_app_in_order(settings) -> None:  # typ
     out = StringIO()
     call_command("seed_demo", "--base-url", "http://127.0.0.1:9000/", stdout=out)
     text = out.getvalue()
-    sections = ["Admin:", "Service key:", "Widget actions:", "Triggered actions:", "Notifications:"]
+    sections = [
+        "Admin:",
+        "Service key:",
+        "Widget actions:",
+        "Triggered actions:",
+        "Privacy:",
+        "Notifications:",
+    ]
     positions = [text.index(section) for section in sections]
     assert positions == sorted(positions)
     assert "http://127.0.0.1:9000/admin/" in text

@@ -210,12 +210,12 @@ def test_without_email_url_debug_prints_and_production_sends_nothing() -> None:
 
 def test_email_url_needs_public_base_url_and_a_good_url() -> None:
     missing = run_python(CHECK, SECRET_KEY="x" * 50, EMAIL_URL="smtp://mail.example.com")
-    assert missing.returncode != 0 and "(config.E018) PUBLIC_BASE_URL is not set" in missing.stderr
+    assert missing.returncode != 0 and "(config.E021) PUBLIC_BASE_URL is not set" in missing.stderr
     bad = run_python(
         CHECK,
         SECRET_KEY="x" * 50,
         EMAIL_URL="smtp://u:hunter2@mail.example.com:x",
         PUBLIC_BASE_URL="https://loopback.example.com",
     )
-    assert bad.returncode != 0 and "(config.E016) EMAIL_URL: the URL has a port" in bad.stderr
+    assert bad.returncode != 0 and "(config.E019) EMAIL_URL: the URL has a port" in bad.stderr
     assert "hunter2" not in bad.stderr

@@ -1,3 +1,4 @@
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,8 @@ class Command(BaseCommand):
     help = (
         "Queue the stored webhooks (notification.responded / notification.expired) of the chosen "
         "notifications again, under the same webhook-id. Choose with at least one of --id, --failed, "
-        "--since, --service; they combine (AND)."
+        "--since, --service; they combine (AND). Events whose payload was purged "
+        "(RETAIN_WEBHOOK_PAYLOADS) cannot be sent again: they are skipped and counted."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,6 +40,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", metavar="TIMESTAMP", help="Only events stored at or after this time.")
         parser.add_argument("--service", metavar="NAME", help="Only notifications of this service.")
         parser.add_argument("--dry-run", action="store_true", help="Count the events; queue nothing.")
+        parser.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object only.")
 
     def handle(
         self,
@@ -47,6 +50,7 @@ class Command(BaseCommand):
         since: str | None,
         service: str | None,
         dry_run: bool,
+        as_json: bool,
         **options: Any,
     ) -> None:
         if not (ids or failed or since or service):
@@ -62,10 +66,16 @@ class Command(BaseCommand):
             if owner is None:
                 raise CommandError(f"There is no service named {service!r}.")
             notifications = notifications.filter(service=owner)
-        count = notification_events_replay(
+        counts = notification_events_replay(
             notifications=notifications,
             dry_run=dry_run,
             failed_only=failed,
             since=_timestamp(since) if since else None,
         )
-        self.stdout.write(f"{count} events {'would be ' if dry_run else ''}queued again")
+        if as_json:
+            self.stdout.write(json.dumps({"queued": counts.queued, "skipped_purged": counts.skipped_purged}))
+            return
+        line = f"{counts.queued} events {'would be ' if dry_run else ''}queued again"
+        if counts.skipped_purged:
+            line += f", {counts.skipped_purged} skipped (payload purged)"
+        self.stdout.write(line)

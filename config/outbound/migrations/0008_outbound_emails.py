@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outbound', '0006_delivery_log_indexes'),
+        ('outbound', '0007_payload_retention'),
     ]
 
     operations = [

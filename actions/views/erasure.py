@@ -1,0 +1,55 @@
+"""Widget family (`/v1`): a service erases one visitor of its bot (contract 8)."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from actions.erasure_serializers import VisitorErasedSerializer, VisitorPathSerializer
+from actions.models import ErasureSource
+from actions.services.erasure import visitor_erase
+from config.api.errors import InvalidRequest
+from config.api.schema import WIDGET_UNAUTHENTICATED
+from config.api.views import ServiceApiView
+from conversations.selectors import bot_get_for_service
+
+
+class VisitorErasureApi(ServiceApiView):
+    # The visitor id is personal data: the request's log line shows this part of the path redacted.
+    private_path_kwargs = ("visitor_id",)
+
+    @extend_schema(
+        operation_id="visitor_erase",
+        summary="Erase a visitor's executions, conversations and messages",
+        responses={
+            200: VisitorErasedSerializer,
+            400: OpenApiResponse(description="INVALID_REQUEST: visitorId longer than 128 characters"),
+            401: WIDGET_UNAUTHENTICATED,
+            404: OpenApiResponse(description="NOT_FOUND: unknown or foreign bot"),
+        },
+        examples=[
+            OpenApiExample(
+                "Erased",
+                value={
+                    "visitorId": "visitor-42",
+                    "erased": {"executions": 3, "conversations": 1, "messages": 2},
+                },
+                response_only=True,
+            ),
+            OpenApiExample(
+                "Nothing left (a repeated call)",
+                value={
+                    "visitorId": "visitor-42",
+                    "erased": {"executions": 0, "conversations": 0, "messages": 0},
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def delete(self, request: Request, bot_id: str, visitor_id: str) -> Response:
+        bot = bot_get_for_service(service=self.service(request), bot_id=bot_id)  # 404 first
+        if not VisitorPathSerializer(data={"visitorId": visitor_id}).is_valid():  # then 400
+            raise InvalidRequest("visitorId must be 1 to 128 characters, without NUL.")
+        counts, _record = visitor_erase(
+            bot=bot, visitor_id=visitor_id, source=ErasureSource.SERVICE, service=self.service(request)
+        )
+        return Response(VisitorErasedSerializer.render({"visitorId": visitor_id, "erased": counts.as_dict()}))
