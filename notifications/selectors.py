@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
 
 from config.accounts.models import Service
 from config.api.errors import InvalidRequest
@@ -37,13 +37,28 @@ def notification_get_for_service(*, service: Service, notification_id: Any) -> N
     return notification
 
 
+# Who may read (and answer) a notification, said once for every reader: the client API, the inbox
+# and the answer itself. Today a notification has one recipient; several recipients extend these
+# two functions and nothing else.
+
+
+def notifications_readable_by(*, user: Any) -> QuerySet[Notification]:
+    """The notifications this person may read and answer: those addressed to them."""
+    return Notification.objects.filter(recipient=user)
+
+
+def notification_readable_by(*, notification: Notification, user: Any) -> bool:
+    """Whether this person may read and answer `notification` (the row test of the queryset above)."""
+    return notification.recipient_id == user.pk
+
+
 def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_id: Any) -> Notification:
     """404 when it does not exist, then 403 when it is addressed to someone else (the seed's order)."""
     try:
         notification = rows.get(pk=parse_id(notification_id, error=NotificationNotFound))
     except Notification.DoesNotExist:
         raise NotificationNotFound() from None
-    if notification.recipient_id != user.pk:
+    if not notification_readable_by(notification=notification, user=user):
         raise NotificationAccessDenied()
     return notification
 
@@ -98,7 +113,7 @@ def notifications_for_recipient(
     *, user: Any, now: datetime, status: str | None = None, after: Cursor | None = None, limit: int = 50
 ) -> tuple[list[Notification], Cursor | None]:
     """One page of the person's own notifications, newest first, and the cursor of the next page."""
-    rows = _with_people().filter(recipient=user)
+    rows = notifications_readable_by(user=user).select_related("service", "recipient", "responder")
     if status is not None:
         rows = rows.filter(_status_condition(status, now))
     if after is not None:
@@ -110,3 +125,21 @@ def notifications_for_recipient(
         return page, None
     last = page[limit - 1]
     return page[:limit], Cursor(created_at=last.created_at, id=last.id)
+
+
+def notifications_for_inbox(*, user: Any, now: datetime, status: str | None = None) -> QuerySet[Notification]:
+    """The person's notifications in the inbox's order (contract 9): the open ones first, soonest
+    deadline first and those without one after them, then the others newest first."""
+    rows = notifications_readable_by(user=user).select_related("service", "responder")
+    if status is not None:
+        rows = rows.filter(_status_condition(status, now))
+    is_open = open_at(now)
+    return rows.annotate(
+        closed=Case(When(is_open, then=Value(0)), default=Value(1)),
+        open_deadline=Case(When(is_open, then=F("deadline")), default=None, output_field=DateTimeField()),
+    ).order_by("closed", F("open_deadline").asc(nulls_last=True), "-created_at", "-id")
+
+
+def notifications_waiting_count(*, user: Any, now: datetime) -> int:
+    """How many of the person's notifications still wait for an answer."""
+    return notifications_readable_by(user=user).filter(open_at(now)).count()

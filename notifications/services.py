@@ -5,7 +5,7 @@ an open row, or a row lock), and every webhook is queued in the transaction of i
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.contrib.auth import authenticate
@@ -30,6 +30,7 @@ from config.outbound.services import (
     webhooks_replay,
 )
 from config.purge import purge_in_batches
+from notifications.emails import notification_emails_queue
 from notifications.errors import (
     InvalidActionId,
     NotificationAccessDenied,
@@ -38,6 +39,7 @@ from notifications.errors import (
     NotificationInvalidated,
 )
 from notifications.models import Notification, NotificationStatus, finished_at, open_at, overdue_at
+from notifications.selectors import notification_readable_by
 from notifications.serializers import responder_render
 from notifications.validation import actions_validate, response_data_validate
 
@@ -84,19 +86,24 @@ def notification_create(
     deadline: datetime | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Notification:
+    """Store the notification and, in its transaction, the e-mail to its recipient (contract 9)."""
     now = timezone.now()
     if deadline is not None and deadline <= now:
         raise InvalidRequest("deadline: must be in the future.", details={"field": "deadline"})
     metadata = metadata or {}
-    return Notification.objects.create(
-        service=service,
-        recipient=recipient,
-        title=title,
-        description=description,
-        deadline=deadline,
-        metadata=metadata,
-        actions=actions_validate(actions),
-    )
+    actions = actions_validate(actions)
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            service=service,
+            recipient=recipient,
+            title=title,
+            description=description,
+            deadline=deadline,
+            metadata=metadata,
+            actions=actions,
+        )
+        notification_emails_queue(notification=notification, recipients=[recipient])
+    return notification
 
 
 def notification_invalidate(*, notification: Notification, reason: str) -> Notification:
@@ -125,7 +132,7 @@ def notification_respond(
     Of concurrent answers the conditional UPDATE lets exactly one through.
     """
     now = timezone.now()
-    if notification.recipient_id != responder.pk:
+    if not notification_readable_by(notification=notification, user=responder):
         raise NotificationAccessDenied()
     state_error = notification_state_error(notification, now=now)
     if state_error is not None:
@@ -292,6 +299,18 @@ def notifications_purge(*, older_than: timedelta, dry_run: bool = False, batch_s
 
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:
     """A new `ut_` user token for a correct username and password; 429 after repeated failures."""
+    return user_token_issue(
+        user=person_authenticate(request=request, username=username, password=password)
+    ).secret
+
+
+def person_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
+    """The active person with this username and password, or 401; 429 after repeated failures,
+    503 while the counters are unreachable.
+
+    The one login throttle: the token endpoint and the inbox's login page both come through here,
+    so they share its counters.
+    """
     limits = [
         ("notifications.client_token.username", username.casefold(), TOKEN_FAILURES_PER_USERNAME),
         ("notifications.client_token.address", address_subject(request), TOKEN_FAILURES_PER_ADDRESS),
@@ -311,4 +330,4 @@ def client_token_obtain(*, request: HttpRequest, username: str, password: str) -
         raise Unauthenticated("The username or the password is wrong.")
     for hit in hits:
         rate_limit_refund(hit)
-    return user_token_issue(user=user).secret
+    return cast(User, user)
