@@ -21,6 +21,8 @@ $(VENV)/.installed: requirements/dev.lock
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
+# The inbox's e-mails (printed on the console here) link to the server `make run` starts.
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 # The demo: seeded, then the server, a webhook worker, a receiver for the demo service's webhooks
 # and the scheduled commands, all stopped by one Ctrl-C (config/accounts/management/commands/run_demo.py).
 run: install

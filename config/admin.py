@@ -10,6 +10,8 @@ Not an app's admin module: the apps' `admin.py` files import their building bloc
   hundreds of thousands of bots, and Django's own filter loads and renders every one of them.
 - Read-only pages and inlines for what only services change (the audit trail of the system).
 - Which fields a page shows read-only is derived from what it shows, never listed a second time.
+- An object id that its primary key cannot be is a 404 page (`LoopbackAdminSite` gives every
+  registered admin `MalformedIdIsNotFound`); Django would send it to the index like a deleted row.
 """
 
 import contextlib
@@ -26,7 +28,7 @@ from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, ChangeList
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Field, Model, Q, QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -301,3 +303,32 @@ def related_lookup_filter(*, name_field: str) -> type[RelatedLookupFilter]:
         (RelatedLookupFilter,),
         {"name_field": name_field},
     )
+
+
+class MalformedIdIsNotFound:
+    """An id in an admin URL that the primary key cannot hold is a 404 (contract 6)."""
+
+    model: type[Model]
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        field = self.model._meta.pk if from_field is None else self.model._meta.get_field(from_field)
+        try:
+            field.to_python(object_id)  # type: ignore[union-attr]
+        except (ValidationError, ValueError):
+            raise Http404("There is no such object.") from None
+        return super().get_object(request, object_id, from_field)  # type: ignore[misc]
+
+
+class LoopbackAdminSite(admin.AdminSite):
+    """The admin, named for the product, its "View site" link going to the inbox (the site's page
+    for the people it serves); every admin registered on it refuses malformed ids with a 404."""
+
+    site_header = "Loopback"
+    site_title = "Loopback"
+    index_title = "Loopback administration"
+    site_url = "/inbox/"
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        base = admin_class or admin.ModelAdmin
+        strict = type(base.__name__, (MalformedIdIsNotFound, base), {"__module__": base.__module__})
+        super().register(model_or_iterable, strict, **options)

@@ -1,8 +1,11 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
-# The admin names the product and links to the inbox, the site's page for the people it serves.
-ADMIN_NAME = "Loopback"
-ADMIN_SITE_URL = "/inbox/"
+
+class LoopbackAdminConfig(AdminConfig):
+    """Django's admin on the project's own site (`config.admin.LoopbackAdminSite`)."""
+
+    default_site = "config.admin.LoopbackAdminSite"
 
 
 class ProjectConfig(AppConfig):
@@ -13,12 +16,5 @@ class ProjectConfig(AppConfig):
     verbose_name = "Loopback"
 
     def ready(self) -> None:
-        from django.contrib import admin
-
         from config import checks  # noqa: F401 - registers the system checks
         from config.api import schema  # noqa: F401 - registers the OpenAPI security schemes
-
-        admin.site.site_header = ADMIN_NAME
-        admin.site.site_title = ADMIN_NAME
-        admin.site.index_title = f"{ADMIN_NAME} administration"
-        admin.site.site_url = ADMIN_SITE_URL

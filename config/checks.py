@@ -14,7 +14,16 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from config.accounts.encryption import key_errors
-from config.formats import parse_duration, parse_rate, parse_redis_url, parse_retention, parse_seconds
+from config.formats import (
+    parse_duration,
+    parse_email_url,
+    parse_from_address,
+    parse_public_base_url,
+    parse_rate,
+    parse_redis_url,
+    parse_retention,
+    parse_seconds,
+)
 from config.outbound import conf
 
 logger = logging.getLogger("config")
@@ -131,6 +140,33 @@ FORMATS: list[tuple[str, str, object, Callable[[Any], object], str]] = [
         parse_retention,
         "How long purge_data keeps finished executions, as in 90d; 0 keeps them forever.",
     ),
+    (
+        "config.E017",
+        "EMAIL_RETRY_SCHEDULE_SECONDS",
+        conf.EMAIL_RETRY_SCHEDULE_SECONDS,
+        _schedule,
+        "The delays before each retry of an e-mail, as in (60, 300, 1800).",
+    ),
+    (
+        "config.E018",
+        "DEFAULT_FROM_EMAIL",
+        None,
+        parse_from_address,
+        "The sender of the inbox's e-mails, as in Loopback <loopback@example.com>.",
+    ),
+]
+
+# Settings that may be empty (off), checked only when set: (id, setting, parser, hint).
+OPTIONAL_FORMATS: list[tuple[str, str, Callable[[Any], object], str]] = [
+    ("config.E010", "REDIS_URL", parse_redis_url, "Or leave it unset."),
+    (
+        "config.E019",
+        "EMAIL_URL",
+        parse_email_url,
+        "As in smtp+starttls://user:password@smtp.example.com:587 (user and password percent-encoded); "
+        "or leave it unset: no e-mail.",
+    ),
+    ("config.E020", "PUBLIC_BASE_URL", parse_public_base_url, "As in https://loopback.example.com."),
 ]
 
 
@@ -141,10 +177,19 @@ def check_setting_formats(app_configs: Any, **kwargs: Any) -> list[checks.CheckM
         problem = _problem(parse, getattr(settings, name, default))
         if problem:
             errors.append(checks.Error(f"{name}: {problem}.", hint=hint, id=check_id))
-    if settings.REDIS_URL:
-        problem = _problem(parse_redis_url, settings.REDIS_URL)
+    for check_id, name, parse, hint in OPTIONAL_FORMATS:
+        value = getattr(settings, name, "")
+        problem = _problem(parse, value) if value else None
         if problem:
-            errors.append(checks.Error(f"REDIS_URL: {problem}.", hint="Or leave it unset.", id="config.E010"))
+            errors.append(checks.Error(f"{name}: {problem}.", hint=hint, id=check_id))
+    if getattr(settings, "EMAIL_URL", "") and not getattr(settings, "PUBLIC_BASE_URL", ""):
+        errors.append(
+            checks.Error(
+                "PUBLIC_BASE_URL is not set: the e-mails link to <PUBLIC_BASE_URL>/inbox/<id>/.",
+                hint="Set it to the address people reach this server at (https://loopback.example.com).",
+                id="config.E021",
+            )
+        )
     refused = {error.id for error in errors}
     if not refused & {"config.E004", "config.E005"} and conf.lease_seconds() <= conf.timeout_seconds():
         errors.append(

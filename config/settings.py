@@ -9,12 +9,15 @@ wrong type (the import fails). Formats, ranges and relations are system checks
 built on this one (tests/settings.py, bench/settings.py).
 """
 
+import contextlib
 import os
 import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from config.formats import parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,7 +67,7 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.LoopbackAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -183,6 +186,22 @@ WEBHOOK_SECRET_OVERLAP = os.environ.get("WEBHOOK_SECRET_OVERLAP", "24h")
 WEBHOOK_SECRET_KEYS = env_list("WEBHOOK_SECRET_KEYS", [])
 
 ACTIONS_TRIGGER_RATE = os.environ.get("ACTIONS_TRIGGER_RATE", "600/m")
+
+# E-mail to the people asked (contract 9). With EMAIL_URL each e-mail is stored with its
+# notification and sent by the deliver_webhooks workers; without it none is queued, and with
+# DEBUG on each is printed to the console once its notification is committed. The three are
+# checked by config.E017-E021 (config/checks.py).
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+EMAIL_DELIVERY = "console" if DEBUG else "off"
+if EMAIL_URL:
+    EMAIL_DELIVERY = "outbox"
+    # A URL that does not parse leaves the console mailer: config.E019 refuses to start, saying why.
+    with contextlib.suppress(ValueError):
+        MAILERS = {"default": parse_email_url(EMAIL_URL)}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loopback <loopback@localhost>")
+# Where people reach the inbox: the links in the e-mails start with it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 # Retention (contract 8), applied by `purge_data`: a DURATION, or 0 to keep forever; the format
 # is checked by config/checks.py.

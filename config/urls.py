@@ -22,6 +22,7 @@ urlpatterns = [
     path("v1/", include("actions.urls_widget")),
     path("api/v1/", include("notifications.urls")),
     path("actions/", include("actions.urls")),
+    path("inbox/", include("notifications.inbox.urls")),
     # Last: what no route above takes under an API prefix.
     re_path(API_PATHS, unknown_route),
 ]

@@ -1,7 +1,8 @@
-"""Demo notifications for `make run`: a few questions waiting for alex, two already answered, and
-the delivery log of their webhooks (one the worker delivers, one that failed); one for alex
-and sam both, one answered by its default outcome a few minutes after start, and one that
-escalates to sam after a minute (contract 7)."""
+"""Demo notifications for `make run`: questions of every response type waiting for alex (in the
+API and in the inbox at /inbox/), two already answered, and the delivery log of their webhooks
+(one the worker delivers, one that failed); one for alex and sam both, one answered by its
+default outcome a few minutes after start, and one that escalates to sam after a minute
+(contract 7)."""
 
 import json
 import shlex
@@ -56,6 +57,43 @@ RATING: dict[str, Any] = {
             "label": "Rating",
             "response_type": "scale",
             "constraints": {"min": 1, "max": 5, "labels": {"1": "Not at all", "5": "Very"}},
+        }
+    ],
+}
+OUTAGE: dict[str, Any] = {
+    "title": "Acknowledge the overnight outage report",
+    "description": "The checkout was down from 02:10 to 02:25 UTC.\nNo orders were lost; 14 people retried.",
+    "metadata": {"demo": True, "incident": "INC-7"},
+    "actions": [{"id": "ack", "label": "I have read it", "response_type": "simple"}],
+}
+CHANNELS: dict[str, Any] = {
+    "title": "Where should the spring campaign run?",
+    "metadata": {"demo": True, "campaign": "spring"},
+    "actions": [
+        {
+            "id": "channels",
+            "label": "Channels",
+            "response_type": "multi_choice",
+            "options": [
+                {"value": "email", "label": "E-mail newsletter"},
+                {"value": "social", "label": "Social media"},
+                {"value": "search", "label": "Search ads"},
+                {"value": "print", "label": "Print"},
+            ],
+            "constraints": {"min_selections": 1, "max_selections": 2},
+        }
+    ],
+}
+DISCOUNT: dict[str, Any] = {
+    "title": "What discount may the assistant offer Jordan?",
+    "description": "Jordan asks for a discount on a 3-year plan. List price: 4,800 EUR.",
+    "metadata": {"demo": True, "lead": "jordan"},
+    "actions": [
+        {
+            "id": "discount",
+            "label": "Discount in percent",
+            "response_type": "numeric",
+            "constraints": {"min": 0, "max": 30, "decimal_places": 1},
         }
     ],
 }
@@ -148,6 +186,9 @@ def seed(context: dict[str, Any]) -> list[str]:
         spec=ESCALATES,
         escalate={"after_seconds": ESCALATE_AFTER_SECONDS, "recipients": [sam.get_username()]},
     )
+    _open_or_new(service=service, people=[person], spec=OUTAGE, deadline_in=timedelta(hours=1))
+    _open_or_new(service=service, people=[person], spec=CHANNELS, deadline_in=timedelta(hours=24))
+    _open_or_new(service=service, people=[person], spec=DISCOUNT, deadline_in=timedelta(hours=6))
     # Its webhook is left to the worker, which delivers it to the demo receiver as `make run` starts.
     _answered(service=service, person=person, spec=ANSWERED, attempts=[])
     _answered(service=service, person=person, spec=ANSWERED_UNDELIVERED, attempts=NEVER_DELIVERED)
@@ -158,8 +199,10 @@ def seed(context: dict[str, Any]) -> list[str]:
     service_auth = shlex.quote(f"Authorization: Bearer {context['service_key']}")
     replay = json.dumps({"status": "failed", "since": "2000-01-01T00:00:00Z"})
     return [
-        f"Notifications: {person.get_username()} has questions waiting from {service.name}; "
-        "two are already answered (admin: Notifications).",
+        f"Notifications: {person.get_username()} has questions of every response type waiting from "
+        f"{service.name}; two are already answered (admin: Notifications).",
+        f"  answer them in the inbox: {base}/inbox/  (log in as {person.get_username()}, "
+        "the password printed above; their e-mails are printed above too)",
         f"  list them:  curl -s -H {auth} '{base}/api/v1/client/notifications?status=pending'",
         f"  answer one: curl -s -X POST -H {auth} -H 'Content-Type: application/json' "
         f"-d {shlex.quote(answer)} {base}/api/v1/client/respond",

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from config.accounts.models import Service
 from config.api.errors import InvalidRequest
@@ -75,6 +75,11 @@ def notification_get_for_service(*, service: Service, notification_id: Any) -> N
 
 # Who may read (and answer) a notification, said once for every reader: the client API, the
 # inbox and the answer itself: its recipients (contract 7), escalated ones once added.
+
+
+def notifications_readable_by(*, user: Any) -> QuerySet[Notification]:
+    """The notifications this person may read and answer: those they are a recipient of."""
+    return Notification.objects.filter(recipient_links__user=user)
 
 
 def notification_readable_by(*, notification: Notification, user: Any) -> bool:
@@ -172,3 +177,21 @@ def notifications_for_recipient(
         return page, None
     last = page[limit - 1]
     return page[:limit], Cursor(created_at=last.created_at, id=last.id)
+
+
+def notifications_for_inbox(*, user: Any, now: datetime, status: str | None = None) -> QuerySet[Notification]:
+    """The person's notifications in the inbox's order (contract 9): the open ones first, soonest
+    deadline first and those without one after them, then the others newest first."""
+    rows = notifications_readable_by(user=user).select_related("service", "responder")
+    if status is not None:
+        rows = rows.filter(_status_condition(status, now))
+    is_open = open_at(now)
+    return rows.annotate(
+        closed=Case(When(is_open, then=Value(0)), default=Value(1)),
+        open_deadline=Case(When(is_open, then=F("deadline")), default=None, output_field=DateTimeField()),
+    ).order_by("closed", F("open_deadline").asc(nulls_last=True), "-created_at", "-id")
+
+
+def notifications_waiting_count(*, user: Any, now: datetime) -> int:
+    """How many of the person's notifications still wait for an answer."""
+    return notifications_readable_by(user=user).filter(open_at(now)).count()

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.contrib.auth import authenticate
@@ -31,6 +31,7 @@ from config.outbound.services import (
     webhooks_replay,
 )
 from config.purge import purge_in_batches
+from notifications.emails import notification_emails_queue
 from notifications.errors import (
     InvalidActionId,
     NotificationAccessDenied,
@@ -161,6 +162,7 @@ def notification_create(
         for position, user in enumerate(recipients)
     )
     prefetch_related_objects([notification], RECIPIENTS)
+    notification_emails_queue(notification=notification, recipients=recipients)
     return notification
 
 
@@ -463,8 +465,15 @@ def _escalate_batch(*, now: datetime, batch_size: int) -> int:
 
 
 def escalation_emails_queue(*, notification_ids: list[UUID]) -> None:
-    """The e-mail of contract 9 to each recipient these escalations added: the call site the
-    e-mail outbox (branch h14) plugs into; until it lands, no e-mail is queued."""
+    """The e-mail of contract 9 to each recipient these escalations added, in their transaction."""
+    added: dict[UUID, list[User]] = {}
+    links = NotificationRecipient.objects.filter(
+        notification_id__in=notification_ids, position__gte=ESCALATED_POSITIONS
+    ).select_related("user")
+    for link in links:
+        added.setdefault(link.notification_id, []).append(link.user)
+    for notification in Notification.objects.filter(pk__in=added).select_related("service"):
+        notification_emails_queue(notification=notification, recipients=added[notification.pk])
 
 
 @dataclass(frozen=True)
@@ -524,6 +533,18 @@ def notifications_purge(*, older_than: timedelta, dry_run: bool = False, batch_s
 
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:
     """A new `ut_` user token for a correct username and password; 429 after repeated failures."""
+    return user_token_issue(
+        user=person_authenticate(request=request, username=username, password=password)
+    ).secret
+
+
+def person_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
+    """The active person with this username and password, or 401; 429 after repeated failures,
+    503 while the counters are unreachable.
+
+    The one login throttle: the token endpoint and the inbox's login page both come through here,
+    so they share its counters.
+    """
     limits = [
         ("notifications.client_token.username", username.casefold(), TOKEN_FAILURES_PER_USERNAME),
         ("notifications.client_token.address", address_subject(request), TOKEN_FAILURES_PER_ADDRESS),
@@ -543,4 +564,4 @@ def client_token_obtain(*, request: HttpRequest, username: str, password: str) -
         raise Unauthenticated("The username or the password is wrong.")
     for hit in hits:
         rate_limit_refund(hit)
-    return user_token_issue(user=user).secret
+    return cast(User, user)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.accounts.models import Service
 from config.accounts.secrets import new_webhook_secret
-from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
 from conversations.models import Bot, Conversation, Message
 
 
@@ -82,3 +82,24 @@ class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
 
     event = factory.SubFactory(WebhookEventFactory)
     started_at = factory.LazyFunction(timezone.now)
+
+
+class OutboundEmailFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboundEmail
+
+    to_address = factory.Sequence(lambda n: f"person{n}@example.com")
+    subject = factory.Sequence(lambda n: f"Decision {n}")
+    body = "A question waits for you."
+    next_attempt_at = factory.LazyFunction(timezone.now)
+
+
+class EmailAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailAttempt
+
+    email = factory.SubFactory(OutboundEmailFactory)
+    started_at = factory.LazyFunction(timezone.now)
+    duration_ms = 12
+    smtp_code = 451
+    error = "SMTPDataError: 451 4.3.0 Try again later"

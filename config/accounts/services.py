@@ -107,3 +107,17 @@ def user_token_issue(*, user: User) -> IssuedUserToken:
 def credential_revoke(*, credential: Credential) -> None:
     """Revoke a service key or a user token; revoking it again changes nothing."""
     type(credential).objects.filter(pk=credential.pk).revoke()
+
+
+def person_login_update(*, user: User, email: str | None = None, password: str | None = None) -> None:
+    """Set what a person needs for the inbox: the address its e-mails go to, the password it logs
+    in with (each only when given)."""
+    fields = []
+    if email is not None:
+        user.email = email
+        fields.append("email")
+    if password is not None:
+        user.set_password(password)
+        fields.append("password")
+    if fields:
+        user.save(update_fields=fields)

@@ -98,6 +98,12 @@ class InputSerializer(CheapFields):
         )
 
     @classmethod
+    def from_form(cls, data: dict[str, Any], *, family: Family) -> dict[str, Any]:
+        """The fields of a posted HTML form (the inbox's), validated as the family's body would be
+        (names no field takes are ignored: a form posts its buttons and tokens too)."""
+        return cls._validated(data, family=family, source="body", refuse_unknown=False)
+
+    @classmethod
     def _validated(
         cls, data: dict[str, Any], *, family: Family, source: str, refuse_unknown: bool
     ) -> dict[str, Any]:

@@ -12,3 +12,9 @@ def rfc3339(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def utc_words(moment: datetime) -> str:
+    """A moment for people, in UTC: "Tue 1 Dec 2026, 21:30 UTC"."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M} UTC"

@@ -19,7 +19,7 @@ from config.admin import (
     has_model_permission,
     json_block,
 )
-from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
 from config.outbound.services import webhooks_count_purged, webhooks_replay
 
 
@@ -121,3 +121,61 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                 "there is nothing to send.",
                 messages.WARNING,
             )
+
+
+class EmailAttemptInline(ReadOnlyTabularInline):
+    model = EmailAttempt
+    fields = ("started_at", "smtp_code", "duration_ms", "error")
+    ordering = ("-started_at",)
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "to_address",
+        "subject",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "sent_at",
+        "last_error_excerpt",
+    )
+    list_filter = (
+        choice_filter(field="status", title="status", choices=OutboundEmail.Status.choices),
+        ("created_at", admin.DateFieldListFilter),
+    )
+    sortable_by = ("created_at",)
+    search_fields = ("about_id",)
+    search_help_text = "The id of what the e-mail is about: a notification's id (exact)."
+    fields = (
+        "id",
+        "to_address",
+        "subject",
+        "about_id",
+        "status",
+        "attempt_count",
+        "created_at",
+        "next_attempt_at",
+        "locked_until",
+        "sent_at",
+        "last_error",
+        "body",
+    )
+    inlines = (EmailAttemptInline,)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[OutboundEmail], search_term: str
+    ) -> tuple[QuerySet[OutboundEmail], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        try:
+            about = uuid.UUID(term)
+        except ValueError:
+            return queryset.none(), False
+        return queryset.filter(about_id=about), False
+
+    @admin.display(description="last error")
+    def last_error_excerpt(self, obj: OutboundEmail) -> str:
+        return Truncator(obj.last_error).chars(60)

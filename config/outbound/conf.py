@@ -21,6 +21,9 @@ WEBHOOK_RETRY_JITTER = 0.1
 WEBHOOK_RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 # How long an idle `deliver_webhooks` worker sleeps between looks at the outbox.
 WEBHOOK_POLL_SECONDS = 1.0
+# Delays before the retries of an e-mail the mail server did not take (contract 9: at least 3
+# tries over 10 minutes): 1 min, 5 min, 30 min, 2 h; five tries in about 2.5 h, then `failed`.
+EMAIL_RETRY_SCHEDULE_SECONDS: tuple[float, ...] = (60, 300, 1800, 7200)
 
 
 def timeout_seconds() -> float:
@@ -45,3 +48,7 @@ def retry_after_max_seconds() -> float:
 
 def poll_seconds() -> float:
     return float(getattr(settings, "WEBHOOK_POLL_SECONDS", WEBHOOK_POLL_SECONDS))
+
+
+def email_retry_schedule_seconds() -> tuple[float, ...]:
+    return tuple(getattr(settings, "EMAIL_RETRY_SCHEDULE_SECONDS", EMAIL_RETRY_SCHEDULE_SECONDS))

@@ -129,3 +129,70 @@ class DeliveryAttempt(models.Model):
     def __str__(self) -> str:
         outcome = self.status_code if self.status_code is not None else (self.error or "in flight")
         return f"attempt on {self.event_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {outcome}"
+
+
+class OutboundEmail(models.Model):
+    """One e-mail to one person, written in the transaction of what it tells them about and sent
+    by the `deliver_webhooks` workers under the same kind of lease as a webhook event."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    to_address = models.EmailField(max_length=254)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    # What the e-mail is about (a notification's id), so the admin finds a notification's e-mails.
+    about_id = models.UUIDField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # The sending worker's lease, as on WebhookEvent.
+    lease_token = models.UUIDField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The workers' claim query: due pending e-mails, oldest first.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="email_due"),
+            models.Index(fields=["about_id"], name="email_about"),
+            # The admin's list, newest first, by status or not.
+            models.Index(F("created_at").desc(), name="email_recent"),
+            models.Index(fields=["status", "created_at"], name="email_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sent", "failed"]), name="email_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="email_sent_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"e-mail “{self.subject}” ({self.status})"
+
+
+class EmailAttempt(models.Model):
+    email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE, related_name="attempts")
+    # Written at the claim, completed with the outcome: a worker that died mid-send leaves an
+    # attempt without a duration.
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # The SMTP server's reply code when it gave one (250 accepted; 4xx, 5xx refused).
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["email", "started_at"], name="email_attempt_time")]
+
+    def __str__(self) -> str:
+        outcome = self.error or ("sent" if self.duration_ms is not None else "in flight")
+        return f"attempt on {self.email_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {outcome}"

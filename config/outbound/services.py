@@ -331,14 +331,16 @@ def webhook_payloads_purge(*, older_than: timedelta, dry_run: bool = False, batc
     )
 
 
-def retry_delay(*, attempt_number: int, retry_after_seconds: int | None = None) -> timedelta | None:
+def retry_delay(
+    *, attempt_number: int, retry_after_seconds: int | None = None, schedule: tuple[float, ...] | None = None
+) -> timedelta | None:
     """The wait after failed attempt number `attempt_number` of this round; None: give up.
 
-    A `Retry-After` longer than the scheduled delay is honoured, up to
-    WEBHOOK_RETRY_AFTER_MAX_SECONDS (24 h); a shorter one is not (the schedule already backs off
-    as the contract promises).
+    `schedule` defaults to the webhooks' (e-mails have their own). A `Retry-After` longer than the
+    scheduled delay is honoured, up to WEBHOOK_RETRY_AFTER_MAX_SECONDS (24 h); a shorter one is
+    not (the schedule already backs off as the contract promises).
     """
-    schedule = conf.retry_schedule_seconds()
+    schedule = conf.retry_schedule_seconds() if schedule is None else schedule
     if attempt_number > len(schedule):
         return None
     jitter = conf.retry_jitter()

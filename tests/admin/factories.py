@@ -20,7 +20,13 @@ from conversations.models import Bot
 from notifications.services import notification_create, notification_respond
 from tests.actions.execution_factories import CONTACT_PARAMS, ExecutionFactory
 from tests.actions.trigger_factories import ActionTriggerFactory
-from tests.factories import BotFactory, DeliveryAttemptFactory, UserFactory
+from tests.factories import (
+    BotFactory,
+    DeliveryAttemptFactory,
+    EmailAttemptFactory,
+    OutboundEmailFactory,
+    UserFactory,
+)
 
 CLEAR_EMAIL = CONTACT_PARAMS["email"]
 CLEAR_PHONE = CONTACT_PARAMS["phone"]
@@ -119,6 +125,7 @@ def build_world() -> World:
     event = WebhookEvent.objects.get(subject_id=notification.pk)
     DeliveryAttemptFactory(event=event, duration_ms=12, status_code=500, response_body="oops")
     webhook_enqueue(service=service, event_type="test.event", payload={"hello": "world"})
+    EmailAttemptFactory(email=OutboundEmailFactory(about_id=notification.pk, to_address="alex@example.com"))
 
     secrets = (
         issued.secret,

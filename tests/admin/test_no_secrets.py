@@ -74,6 +74,7 @@ def test_every_model_staff_work_with_is_registered() -> None:
         "accounts.servicekey",
         "accounts.usertoken",
         "outbound.webhookevent",
+        "outbound.outboundemail",
         "notifications.notification",
     }
     with pytest.raises(NoReverseMatch):

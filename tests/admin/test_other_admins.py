@@ -2,6 +2,7 @@
 trigger history, the outbox with attempts and replay."""
 
 import re
+import uuid
 
 import pytest
 from django.contrib.admin.utils import quote
@@ -14,6 +15,7 @@ from config.outbound.models import WebhookEvent
 from conversations.models import Bot
 from tests.actions.trigger_factories import ActionTriggerFactory
 from tests.admin.factories import World, complete, staff_user
+from tests.factories import EmailAttemptFactory, OutboundEmailFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +144,23 @@ def test_completed_rows_keep_their_metadata_visible(admin_client: Client, world:
     html = admin_client.get(f"/admin/actions/contactsubmission/{done.pk}/change/").content.decode()
 
     assert "Deep Link" in html and ">503<" in html and "failure" in html
+
+
+def test_the_email_outbox_shows_each_email_with_every_try(admin_client: Client) -> None:
+    about = uuid.uuid4()
+    email = OutboundEmailFactory(subject="Approve the refund?", about_id=about, attempt_count=2)
+    EmailAttemptFactory(email=email, smtp_code=451, error="SMTPDataError: 451 4.3.0 Try again later")
+    EmailAttemptFactory(email=email, smtp_code=250, error="")
+    OutboundEmailFactory(subject="Someone else's", status="failed")
+
+    listing = admin_client.get("/admin/outbound/outboundemail/").content.decode()
+    assert "Approve the refund?" in listing and "Someone else" in listing
+    found = admin_client.get(f"/admin/outbound/outboundemail/?q={about}").content.decode()
+    assert "Approve the refund?" in found and "Someone else" not in found
+    assert admin_client.get("/admin/outbound/outboundemail/?q=not-a-uuid").status_code == 200
+    failed = admin_client.get("/admin/outbound/outboundemail/?status=failed").content.decode()
+    assert "Someone else" in failed and "Approve the refund?" not in failed
+    page = admin_client.get(f"/admin/outbound/outboundemail/{email.pk}/change/").content.decode()
+    assert "451 4.3.0 Try again later" in page
+    assert page.count('<td class="field-smtp_code">') == 2
+    assert "A question waits for you." in page

@@ -51,6 +51,16 @@ def test_the_project_settings_pass() -> None:
         ("REDIS_URL", "localhost:6379", "config.E010", "'localhost:6379' is not a Redis URL"),
         ("WEBHOOK_SECRET_OVERLAP", "a day", "config.E012", "'a day' is not a duration"),
         ("WEBHOOK_SECRET_OVERLAP", "-1h", "config.E012", "'-1h' is not a duration"),
+        ("EMAIL_RETRY_SCHEDULE_SECONDS", (60, -1), "config.E017", "-1 is not a number of seconds"),
+        ("DEFAULT_FROM_EMAIL", "Loopback", "config.E018", "'Loopback' is not an e-mail address"),
+        (
+            "DEFAULT_FROM_EMAIL",
+            "a@example.com\nBcc: b@example.com",
+            "config.E018",
+            "'a@example.com\\nBcc: b@example.com' is not an e-mail address",
+        ),
+        ("EMAIL_URL", "http://mail.example.com", "config.E019", "the URL must start with smtp://"),
+        ("PUBLIC_BASE_URL", "example.com", "config.E020", "'example.com' is not a base URL"),
         ("RETAIN_WEBHOOK_PAYLOADS", "30", "config.E014", "'30' is not a retention"),
         ("RETAIN_NOTIFICATIONS", "0d", "config.E015", "'0d' is not a retention"),
         ("RETAIN_EXECUTIONS", "1w", "config.E016", "'1w' is not a retention"),
@@ -127,3 +137,18 @@ def test_with_the_manifest_the_server_is_ready(settings, tmp_path: Path, client:
     answer = client.get("/readyz")
     assert answer.status_code == 200
     assert answer.json()["checks"]["static"] == "ok"
+
+
+def test_an_email_url_needs_a_public_base_url(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_URL = "smtp://mail.example.com"
+    settings.PUBLIC_BASE_URL = ""
+    assert "(config.E021) PUBLIC_BASE_URL is not set" in check_errors()
+    settings.PUBLIC_BASE_URL = "https://loopback.example.com"
+    assert check_errors() == ""
+
+
+def test_a_bad_email_url_is_refused_without_its_password(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_URL = "smtp://robin:hunter2@mail.example.com:port"
+    errors = check_errors()
+    assert "(config.E019) EMAIL_URL: the URL has a port that is not a number" in errors
+    assert "hunter2" not in errors

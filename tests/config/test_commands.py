@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from config.accounts.models import Service, ServiceKey, UserToken
 from config.accounts.secrets import digest
@@ -120,3 +121,46 @@ def test_every_command_has_help(command: str) -> None:
 
     parser = load_command_class(get_commands()[command], command).create_parser("manage.py", command)
     assert "--json" in parser.format_help()
+
+
+def test_issue_token_sets_the_email_and_the_password_for_the_inbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", StringIO("a long inbox passphrase\nignored second line\n"))
+    issued = run_json("issue_token", "robin", "--create", "--email", "robin@example.com", "--password-stdin")
+    user = get_user_model().objects.get(username="robin")
+    assert user.email == "robin@example.com"
+    assert user.check_password("a long inbox passphrase")
+    assert issued["token"].startswith("ut_")
+    response = Client().post("/inbox/login/", {"username": "robin", "password": "a long inbox passphrase"})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("stdin", "args", "message"),
+    [
+        ("", ["--password-stdin"], "empty"),
+        ("\n", ["--password-stdin"], "empty"),
+        ("robin\n", ["--password-stdin"], "too similar"),
+        ("abc\n", ["--password-stdin"], "too short"),
+        ("", ["--email", "not-an-address"], "not an e-mail address"),
+    ],
+)
+def test_issue_token_refuses_a_bad_password_or_address_and_creates_nothing(
+    monkeypatch: pytest.MonkeyPatch, stdin: str, args: list[str], message: str
+) -> None:
+    monkeypatch.setattr("sys.stdin", StringIO(stdin))
+    with pytest.raises(CommandError, match=message):
+        run("issue_token", "robin", "--create", *args)
+    assert not get_user_model().objects.filter(username="robin").exists()
+    assert not UserToken.objects.exists()
+
+
+@pytest.mark.parametrize("username", ["", "has space", "x" * 151])
+def test_issue_token_refuses_a_malformed_username(username: str) -> None:
+    with pytest.raises(CommandError, match="not a username"):
+        run("issue_token", username, "--create")
+
+
+def test_issue_token_can_change_the_email_of_an_existing_user() -> None:
+    get_user_model().objects.create_user(username="dana", email="old@example.com")
+    run_json("issue_token", "dana", "--email", "new@example.com")
+    assert get_user_model().objects.get(username="dana").email == "new@example.com"

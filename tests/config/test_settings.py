@@ -165,3 +165,57 @@ def test_behind_a_proxy_the_forwarded_protocol_is_trusted() -> None:
         "'https')",
     ]
     assert direct.stdout.split() == ["config.api.client_ip.client_ip", "None"]
+
+
+CHECK = """
+import django
+from django.core.management import call_command
+django.setup()
+call_command("check")
+"""
+
+PRINT_EMAIL = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({"delivery": settings.EMAIL_DELIVERY, "mailers": settings.MAILERS,
+                  "from": settings.DEFAULT_FROM_EMAIL, "base": settings.PUBLIC_BASE_URL}))
+"""
+
+
+def email_settings_under(**env: str | None) -> dict[str, object]:
+    result = run_python(PRINT_EMAIL, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_email_url_sends_through_the_outbox() -> None:
+    got = email_settings_under(
+        SECRET_KEY="x" * 50,
+        EMAIL_URL="smtp+starttls://bot:pw@smtp.example.com",
+        DEFAULT_FROM_EMAIL="Loopback <noreply@example.com>",
+        PUBLIC_BASE_URL="https://loopback.example.com/",
+    )
+    assert got["delivery"] == "outbox"
+    assert got["mailers"]["default"]["OPTIONS"]["host"] == "smtp.example.com"  # type: ignore[index]
+    assert got["mailers"]["default"]["OPTIONS"]["use_tls"] is True  # type: ignore[index]
+    assert got["from"] == "Loopback <noreply@example.com>"
+    assert got["base"] == "https://loopback.example.com"
+
+
+def test_without_email_url_debug_prints_and_production_sends_nothing() -> None:
+    assert email_settings_under(DEBUG="true")["delivery"] == "console"
+    assert email_settings_under(SECRET_KEY="x" * 50)["delivery"] == "off"
+
+
+def test_email_url_needs_public_base_url_and_a_good_url() -> None:
+    missing = run_python(CHECK, SECRET_KEY="x" * 50, EMAIL_URL="smtp://mail.example.com")
+    assert missing.returncode != 0 and "(config.E021) PUBLIC_BASE_URL is not set" in missing.stderr
+    bad = run_python(
+        CHECK,
+        SECRET_KEY="x" * 50,
+        EMAIL_URL="smtp://u:hunter2@mail.example.com:x",
+        PUBLIC_BASE_URL="https://loopback.example.com",
+    )
+    assert bad.returncode != 0 and "(config.E019) EMAIL_URL: the URL has a port" in bad.stderr
+    assert "hunter2" not in bad.stderr

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from config.api.timestamps import rfc3339
-from config.outbound.models import WebhookEvent
+from config.outbound.models import OutboundEmail, WebhookEvent
 from notifications.models import Notification, NotificationRecipient, NotificationStatus
 from notifications.services import notifications_sweep
 from tests.concurrency import in_threads
@@ -558,3 +558,21 @@ def test_two_sweeps_at_once_do_each_transition_once() -> None:
         assert events.count() == rows
         assert len(set(events.values_list("subject_id", flat=True))) == rows
     assert NotificationRecipient.objects.filter(user=later, escalated=True).count() == rows
+
+
+def test_the_escalated_recipients_get_their_email_once(service_api: Api, settings: Any) -> None:
+    settings.EMAIL_DELIVERY = "outbox"
+    settings.PUBLIC_BASE_URL = "https://loopback.example.com"
+    first = UserFactory(email="first@example.com")
+    later = UserFactory(email="later@example.com")
+    nobody = UserFactory(email="")
+    notification_id = escalating(service_api, [first], [later, nobody])["notification_id"]
+    assert list(OutboundEmail.objects.values_list("to_address", flat=True)) == ["first@example.com"]
+    escalation_due(notification_id)
+
+    sweep()
+    sweep()
+
+    emails = OutboundEmail.objects.order_by("created_at")
+    assert [email.to_address for email in emails] == ["first@example.com", "later@example.com"]
+    assert f"https://loopback.example.com/inbox/{notification_id}/" in emails[1].body

@@ -415,7 +415,10 @@ def test_deliver_webhooks_once_sends_what_is_due_and_prints_the_counts(
 
     call_command("deliver_webhooks", "--once", stdout=out)
 
-    assert out.getvalue().strip() == "webhooks: 2 delivered, 1 to retry, 0 failed, 0 superseded"
+    assert out.getvalue().splitlines() == [
+        "webhooks: 2 delivered, 1 to retry, 0 failed, 0 superseded",
+        "e-mails: 0 sent, 0 to retry, 0 failed, 0 superseded",
+    ]
     assert (ok.count, broken.count) == (2, 1)
 
 

@@ -20,18 +20,21 @@ import requests
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 from pytest_django import Settings as SettingsWrapper
 
 from actions.models import ActionExecution
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from notifications.models import Notification
+from tests.factories import UserFactory
 from tests.helpers import Api, assert_error
 from tests.reliability import world
 from tests.reliability.conftest import GUNICORN_WORKERS, Gunicorn, free_port, server_env, stop_process_group
 from tests.reliability.receiver import Mode, SwitchableReceiver
 
 TIMEOUT = 30
+PASSWORD = "correct horse battery staple"  # UserFactory's
 
 
 def answered_event(api: Api, receiver: SwitchableReceiver) -> tuple[world.Tenant, WebhookEvent]:
@@ -339,3 +342,22 @@ def test_with_redis_down_data_is_kept_and_logins_answer_503(
     own_redis.start()
     assert api.post("/api/v1/client/token", login).status_code == 200
     assert api.get("/readyz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_with_redis_down_the_inbox_login_answers_a_503_page(client: Client, own_redis: OwnRedis) -> None:
+    person = UserFactory(username="robin")
+    login = {"username": "robin", "password": PASSWORD}
+    own_redis.stop()
+    # The inbox shares the token endpoint's counters: without them, no login is checked.
+    response = client.post("/inbox/login/", login)
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "Logging in is not possible at the moment" in page
+    assert 'value="robin"' in page
+    assert client.get("/inbox/").status_code == 302  # not logged in
+
+    own_redis.start()
+    response = client.post("/inbox/login/", login)
+    assert (response.status_code, response["Location"]) == (302, "/inbox/")
+    assert int(client.session["_auth_user_id"]) == person.pk

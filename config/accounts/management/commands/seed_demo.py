@@ -10,11 +10,12 @@ from django.db import transaction
 from django.utils.module_loading import module_has_submodule
 
 from config.accounts.models import Service
-from config.accounts.services import service_create, service_key_rotate, user_token_issue
+from config.accounts.services import person_login_update, service_create, service_key_rotate, user_token_issue
 
 DEMO_SERVICE = "demo-assistant"
 DEMO_ADMIN = ("admin", "admin")
 DEMO_PERSON = ("alex", "alex-demo-password")
+DEMO_PERSON_EMAIL = "alex@example.com"
 
 
 def demo_modules() -> list[ModuleType]:
@@ -56,6 +57,8 @@ class Command(BaseCommand):
                 f"(user {DEMO_ADMIN[0]}, password {DEMO_ADMIN[1]})",
                 f"API docs:      {context['base_url']}/api/docs/",
                 f"Service key:   {context['service_key']}  (service {DEMO_SERVICE})",
+                f"Inbox:         {context['base_url']}/inbox/  "
+                f"(user {DEMO_PERSON[0]}, password {DEMO_PERSON[1]})",
                 f"User token:    {context['user_token']}  (user {DEMO_PERSON[0]}, password {DEMO_PERSON[1]})",
             ]
             for module in demo_modules():
@@ -69,7 +72,11 @@ class Command(BaseCommand):
             user_model.objects.create_superuser(username=DEMO_ADMIN[0], password=DEMO_ADMIN[1], email="")
         person = user_model.objects.filter(username=DEMO_PERSON[0]).first()
         if person is None:
-            person = user_model.objects.create_user(username=DEMO_PERSON[0], password=DEMO_PERSON[1])
+            person = user_model.objects.create_user(
+                username=DEMO_PERSON[0], password=DEMO_PERSON[1], email=DEMO_PERSON_EMAIL
+            )
+        elif not person.email:
+            person_login_update(user=person, email=DEMO_PERSON_EMAIL)
         service = Service.objects.filter(name=DEMO_SERVICE).first()
         if service is None:
             service, issued = service_create(name=DEMO_SERVICE, callback_url=callback_url or "")

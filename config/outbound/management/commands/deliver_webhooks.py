@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from config.outbound import conf
+from config.outbound.emails import emails_deliver_due
 from config.outbound.services import DeliveryCounts, webhooks_deliver_due
 
 logger = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 class Command(BaseCommand):
     help = (
-        "Send due webhooks from the outbox, retrying on the contract's schedule. Runs until SIGTERM or "
+        "Send due webhooks and e-mails from the outbox, retrying on their schedules. Runs until SIGTERM or "
         "SIGINT (then finishes the send in progress and exits 0); --once sends what is due and exits. "
         "Any number of workers may run at once."
     )
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             raise CommandError("--poll-interval must be a positive number of seconds.")
         stop = threading.Event()
         total = DeliveryCounts()
+        emails = DeliveryCounts()
         with _stop_on_signals(stop):
             if not once:
                 logger.info("deliver_webhooks started", extra={"poll_seconds": interval})
@@ -45,12 +47,20 @@ class Command(BaseCommand):
                 total.merge(counts)
                 if counts.total:
                     logger.info("webhooks sent", extra=vars(counts))
+                email_counts = emails_deliver_due(should_stop=stop.is_set)
+                emails.merge(email_counts)
+                if email_counts.total:
+                    logger.info("emails sent", extra=vars(email_counts))
                 if once:
                     break
                 stop.wait(interval)
                 # A long-running worker outlives database restarts and idle timeouts.
                 close_old_connections()
         self.stdout.write(f"webhooks: {total}")
+        self.stdout.write(
+            f"e-mails: {emails.delivered} sent, {emails.retrying} to retry, {emails.failed} failed, "
+            f"{emails.superseded} superseded"
+        )
 
 
 @contextmanager
