@@ -145,8 +145,12 @@ def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
         ("summary_filtered", "summary, filtered by result and delivery status, first view", "ms"),
         ("export", "CSV export", "s"),
         ("export_rss", "CSV export, peak RSS", "MiB"),
-        ("expire", "`expire_notifications` (all rows overdue)", "s"),
-        ("expire_rate", "`expire_notifications`, rows expired per second", "rows/s"),
+        (
+            "expire",
+            "`expire_notifications` (all rows due: a third expire, a third default, a third escalate)",
+            "s",
+        ),
+        ("expire_rate", "`expire_notifications`, due rows done per second", "rows/s"),
         ("expire_rss", "`expire_notifications`, peak RSS", "MiB"),
     ):
         values = [scale["levels"][rows].get("figures", {}).get(measure) for rows in levels]

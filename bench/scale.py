@@ -16,7 +16,7 @@ from bench import probes, report, seeding
 from bench.processes import ROOT, Budget, log, measured_run
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from conversations.models import Conversation
-from notifications.models import Notification
+from notifications.models import Notification, NotificationRecipient
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class ScaleBench:
             else:
                 self.notes.append(
                     f"expire_notifications at {rows:,} rows was stopped after {run['seconds']:.0f} s "
-                    f"(time budget), having expired {run['expired_rows']:,} of them; its rate and peak RSS "
+                    f"(time budget), having done {run['expired_rows']:,} of them; its rate and peak RSS "
                     "are of that part of the run."
                 )
         return level
@@ -167,37 +167,64 @@ class ScaleBench:
             log(f"  export: {export.seconds:.1f} s, peak RSS {export.peak_rss_mib:.0f} MiB, {download}")
 
     def expire(self, rows: int) -> dict[str, Any]:
-        """`rows` pending notifications past their deadline, and one run of the command over them."""
+        """`rows` notifications due for the sweep, a third of each kind (past their deadline, past
+        it with a default outcome, due to escalate), and one run of the command over them."""
         started = time.perf_counter()
-        seeding.truncate(Notification, WebhookEvent, DeliveryAttempt)
+        seeding.truncate(NotificationRecipient, Notification, WebhookEvent, DeliveryAttempt)
         template, reason = seeding.respond_template(
             service_key=self.owners.service_key, username=self.owners.person.username
         )
         if template is None:
             raise RuntimeError(reason)
-        seeding.clone_rows(
-            model=Notification,
-            template_pk=template,
-            count=rows,
-            overrides={
-                "created_at": "now() - interval '2 days' - g * interval '1 millisecond'",
+        person = self.owners.person
+        escalation = json.dumps({"after_seconds": 60, "recipients": [person.username]})
+        kinds = {
+            "expire": {"deadline": "now() - interval '1 day' - g * interval '1 millisecond'"},
+            "default": {
                 "deadline": "now() - interval '1 day' - g * interval '1 millisecond'",
+                "on_deadline": """'{"action_id": "decide", "response_data": false}'::jsonb""",
             },
-            returning=False,
-        )
+            "escalate": {
+                "escalate": f"'{escalation}'::jsonb",
+                "escalation_user_ids": f"'[{person.pk}]'::jsonb",
+                "escalate_at": "now() - interval '1 hour' - g * interval '1 millisecond'",
+            },
+        }
+        for overrides in kinds.values():
+            seeding.clone_rows(
+                model=Notification,
+                template_pk=template,
+                count=rows // len(kinds),
+                overrides={
+                    "created_at": "now() - interval '2 days' - g * interval '1 millisecond'",
+                    **overrides,
+                },
+                returning=False,
+            )
         seeding.analyze(Notification._meta.db_table)
-        log(f"  {rows:,} overdue notifications seeded in {time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        log(f"  {rows:,} notifications due (a third of each kind) seeded in {seconds:.1f} s")
         run = measured_run(
             [sys.executable, str(ROOT / "manage.py"), "expire_notifications"],
             timeout=max(30, min(420, self.budget.left() - 30)),
         )
         expired = Notification.objects.filter(status="expired").count()
+        defaulted = Notification.objects.filter(response_defaulted=True).count()
+        escalated = Notification.objects.filter(escalated_at__isnull=False).count()
         queued = WebhookEvent.objects.count()
         log(
             f"  expire_notifications: {run.seconds:.1f} s, peak RSS {run.peak_rss_mib:.0f} MiB, "
-            f"{expired:,} expired, {queued:,} webhooks queued"
+            f"{expired:,} expired, {defaulted:,} answered by default, {escalated:,} escalated, "
+            f"{queued:,} webhooks queued"
         )
-        return {**run.as_dict(), "expired_rows": expired, "webhooks_queued": queued}
+        return {
+            **run.as_dict(),
+            "expired_rows": expired + defaulted + escalated,
+            "expired": expired,
+            "defaulted": defaulted,
+            "escalated": escalated,
+            "webhooks_queued": queued,
+        }
 
 
 def _json_line(text: str) -> dict[str, Any]:

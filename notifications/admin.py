@@ -32,7 +32,7 @@ from notifications.models import Notification, NotificationStatus
 from notifications.services import (
     notification_events_replay,
     notification_invalidate,
-    notifications_expire_overdue,
+    notifications_sweep,
 )
 
 BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
@@ -43,7 +43,7 @@ DELIVERIES_SHOWN = 10
 
 @admin.register(Notification)
 class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    search_fallback_field = "recipient__username"
+    search_fallback_field = "recipient_links__user__username"
     list_display = (
         "created_at",
         "title",
@@ -62,15 +62,28 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
         ("created_at", admin.DateFieldListFilter),
     )
     sortable_by = ("created_at",)
-    search_fields = ("recipient__username",)
-    search_help_text = "A notification id (exact) or the recipient's username (exact)."
+    search_fields = ("recipient_links__user__username",)
+    search_help_text = "A notification id (exact) or a recipient's username (exact)."
     fieldsets = (
-        (None, {"fields": ("id", "service", "recipient", "title", "description", "created_at")}),
+        (None, {"fields": ("id", "service", "recipients_list", "title", "description", "created_at")}),
         (
             "State",
             {"fields": ("status_display", "deadline", "expired_at", "invalidated_at", "invalidation_reason")},
         ),
-        ("Answer", {"fields": ("response_action_id", "response_data_block", "responded_at", "responder")}),
+        (
+            "Answer",
+            {
+                "fields": (
+                    "response_action_id",
+                    "response_data_block",
+                    "responded_at",
+                    "responder",
+                    "response_defaulted",
+                )
+            },
+        ),
+        ("Default outcome", {"fields": ("on_deadline_block",)}),
+        ("Escalation", {"fields": ("escalate_block", "escalate_at", "escalated_at")}),
         ("Definition", {"fields": ("actions_block", "metadata_block")}),
         ("Webhook deliveries", {"fields": ("deliveries",)}),
     )
@@ -89,6 +102,23 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
         if status != obj.status:
             return f"{status} (deadline passed; not yet marked)"
         return status
+
+    @admin.display(description="recipients")
+    def recipients_list(self, obj: Notification) -> SafeString | str:
+        links = obj.recipient_links.select_related("user").order_by("position")
+        return format_html_join(
+            ", ",
+            "{}{}",
+            ((link.user.get_username(), " (escalated)" if link.escalated else "") for link in links),
+        )
+
+    @admin.display(description="default outcome at the deadline")
+    def on_deadline_block(self, obj: Notification) -> SafeString | str:
+        return json_block(obj.on_deadline) if obj.on_deadline is not None else "None"
+
+    @admin.display(description="escalation")
+    def escalate_block(self, obj: Notification) -> SafeString | str:
+        return json_block(obj.escalate) if obj.escalate is not None else "None"
 
     @admin.display(description="response data")
     def response_data_block(self, obj: Notification) -> SafeString | str:
@@ -191,19 +221,24 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
         return [expire, *super().get_urls()]
 
     def expire_overdue_view(self, request: HttpRequest) -> HttpResponse:
-        """Mark every pending notification past its deadline expired, as `expire_notifications` does."""
+        """Do every transition due (expiry, default outcome, escalation), as `expire_notifications` does."""
         if not self.has_operate_permission(request):
             raise PermissionDenied
         changelist_url = reverse("admin:notifications_notification_changelist")
         if request.method == "POST":
-            count = notifications_expire_overdue()
-            self.message_user(request, f"{count} overdue notification(s) expired.", messages.SUCCESS)
+            counts = notifications_sweep()
+            self.message_user(
+                request,
+                f"{counts.expired} overdue notification(s) expired, {counts.defaulted} answered by their "
+                f"default outcome, {counts.escalated} escalated.",
+                messages.SUCCESS,
+            )
             return HttpResponseRedirect(changelist_url)
         context = {
             **self.admin_site.each_context(request),
             "title": "Expire overdue notifications",
             "opts": self.opts,
-            "overdue": notifications_expire_overdue(dry_run=True),
+            "due": notifications_sweep(dry_run=True),
             "changelist_url": changelist_url,
         }
         return TemplateResponse(request, "admin/notifications/notification/expire_overdue.html", context)

@@ -1,15 +1,19 @@
 """Demo notifications for `make run`: questions of every response type waiting for alex (in the
 API and in the inbox at /inbox/), two already answered, and the delivery log of their webhooks
-(one the worker delivers, one that failed)."""
+(one the worker delivers, one that failed); one for alex and sam both, one answered by its
+default outcome a few minutes after start, and one that escalates to sam after a minute
+(contract 7)."""
 
 import json
 import shlex
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
+from config.api.timestamps import rfc3339
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from notifications.models import Notification, NotificationStatus, open_at
 from notifications.services import RESPONDED_EVENT, notification_create, notification_respond
@@ -93,6 +97,35 @@ DISCOUNT: dict[str, Any] = {
         }
     ],
 }
+SHARED: dict[str, Any] = {
+    "title": "Which supplier gets the Q1 coffee order?",
+    "metadata": {"demo": True, "order": "Q1-coffee"},
+    "actions": [
+        {
+            "id": "supplier",
+            "label": "Supplier",
+            "response_type": "choice",
+            "options": [
+                {"value": "beanhouse", "label": "Beanhouse"},
+                {"value": "roastery", "label": "Roastery"},
+            ],
+        }
+    ],
+}
+DEFAULTS: dict[str, Any] = {
+    "title": "Publish the release notes? (publishes by default at the deadline)",
+    "metadata": {"demo": True, "release": "2.4"},
+    "actions": [{"id": "publish", "label": "Publish", "response_type": "binary"}],
+    "on_deadline": {"action_id": "publish", "response_data": True},
+}
+DEFAULT_AFTER = timedelta(minutes=5)
+ESCALATES: dict[str, Any] = {
+    "title": "Approve the 2,400 EUR server upgrade? (goes to sam too after a minute)",
+    "metadata": {"demo": True, "budget": "infra"},
+    "actions": [{"id": "approve", "label": "Approve", "response_type": "binary"}],
+}
+ESCALATE_AFTER_SECONDS = 60
+SECOND_PERSON = ("sam", "sam-demo-password")
 ANSWERED: dict[str, Any] = {
     "title": "Send the weekly summary to the team now?",
     "metadata": {"demo": True, "report": "weekly"},
@@ -113,27 +146,49 @@ NEVER_DELIVERED: list[Attempt] = [
 
 
 def _open_or_new(
-    *, service: Any, person: Any, spec: dict[str, Any], hours: int | None = None
+    *,
+    service: Any,
+    people: list[Any],
+    spec: dict[str, Any],
+    deadline_in: timedelta | None = None,
+    **extra: Any,
 ) -> Notification:
     now = timezone.now()
     existing = Notification.objects.filter(
-        open_at(now), service=service, recipient=person, title=spec["title"]
+        open_at(now), service=service, recipient=people[0], title=spec["title"]
     )
     found = existing.first()
     if found is not None:
         return found
-    deadline = now + timedelta(hours=hours) if hours else None
-    return notification_create(service=service, recipient=person, deadline=deadline, **spec)
+    deadline = now + deadline_in if deadline_in else None
+    return notification_create(service=service, recipients=people, deadline=deadline, **spec, **extra)
+
+
+def _second_person() -> Any:
+    username, password = SECOND_PERSON
+    person = get_user_model().objects.filter(username=username).first()
+    if person is None:
+        person = get_user_model().objects.create_user(username=username, password=password)
+    return person
 
 
 def seed(context: dict[str, Any]) -> list[str]:
     service, person = context["service"], context["person"]
-    approval = _open_or_new(service=service, person=person, spec=APPROVAL, hours=72)
-    _open_or_new(service=service, person=person, spec=PLAN)
-    _open_or_new(service=service, person=person, spec=RATING)
-    _open_or_new(service=service, person=person, spec=OUTAGE, hours=1)
-    _open_or_new(service=service, person=person, spec=CHANNELS, hours=24)
-    _open_or_new(service=service, person=person, spec=DISCOUNT, hours=6)
+    approval = _open_or_new(service=service, people=[person], spec=APPROVAL, deadline_in=timedelta(hours=72))
+    _open_or_new(service=service, people=[person], spec=PLAN)
+    _open_or_new(service=service, people=[person], spec=RATING)
+    sam = _second_person()
+    _open_or_new(service=service, people=[person, sam], spec=SHARED)
+    defaults = _open_or_new(service=service, people=[person], spec=DEFAULTS, deadline_in=DEFAULT_AFTER)
+    escalates = _open_or_new(
+        service=service,
+        people=[person],
+        spec=ESCALATES,
+        escalate={"after_seconds": ESCALATE_AFTER_SECONDS, "recipients": [sam.get_username()]},
+    )
+    _open_or_new(service=service, people=[person], spec=OUTAGE, deadline_in=timedelta(hours=1))
+    _open_or_new(service=service, people=[person], spec=CHANNELS, deadline_in=timedelta(hours=24))
+    _open_or_new(service=service, people=[person], spec=DISCOUNT, deadline_in=timedelta(hours=6))
     # Its webhook is left to the worker, which delivers it to the demo receiver as `make run` starts.
     _answered(service=service, person=person, spec=ANSWERED, attempts=[])
     _answered(service=service, person=person, spec=ANSWERED_UNDELIVERED, attempts=NEVER_DELIVERED)
@@ -153,6 +208,17 @@ def seed(context: dict[str, Any]) -> list[str]:
         f"-d {shlex.quote(answer)} {base}/api/v1/client/respond",
         f"  then see its answer and webhook delivery: "
         f"{base}{reverse('admin:notifications_notification_change', args=[approval.pk])}",
+        f"  for {person.get_username()} and {sam.get_username()} (password {SECOND_PERSON[1]}): "
+        f"{SHARED['title']!r}: whoever answers first decides, the other meets 409.",
+        f"  default outcome: {DEFAULTS['title']!r} reads as responded (responder null, defaulted true) "
+        f"from {rfc3339(defaults.deadline) if defaults.deadline else 'its deadline'} on; "
+        "the scheduler's expire_notifications records it within a minute after (the receiver then "
+        "prints its notification.responded):",
+        f"    curl -s -H {service_auth} {base}/api/v1/notifications/{defaults.pk}",
+        f"  escalation: {ESCALATES['title']!r} adds {sam.get_username()} one minute after it was made; "
+        "the scheduler then prints `1 notifications escalated`, the receiver its notification.escalated, "
+        "and the notification's `recipients` and `escalated_at` show it:",
+        f"    curl -s -H {service_auth} {base}/api/v1/notifications/{escalates.pk}",
         f"Delivery log of {service.name}'s webhooks: one the worker delivers, one failed.",
         f"  read it:    curl -s -H {service_auth} '{base}/api/v1/webhook-events?status=failed'",
         f"  replay:     curl -s -X POST -H {service_auth} -H 'Content-Type: application/json' "
@@ -171,7 +237,7 @@ def _answered(
     ).exists()
     if exists:
         return
-    notification = notification_create(service=service, recipient=person, **spec)
+    notification = notification_create(service=service, recipients=[person], **spec)
     action_id = spec["actions"][0]["id"]
     notification_respond(notification=notification, responder=person, action_id=action_id, response_data=True)
     if not attempts:

@@ -7,25 +7,61 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 
 from config.accounts.models import Service
 from config.api.errors import InvalidRequest
 from config.api.ids import parse_id
 from notifications.errors import NotificationAccessDenied, NotificationNotFound
-from notifications.models import Notification, NotificationStatus, open_at, overdue_at
+from notifications.models import (
+    Notification,
+    NotificationRecipient,
+    NotificationStatus,
+    expired_for_readers,
+    open_at,
+    responded_for_readers,
+)
+
+# Every recipient of the notifications read, with their user, in order: one query for a page.
+RECIPIENTS = Prefetch(
+    "recipient_links", queryset=NotificationRecipient.objects.select_related("user").order_by("position")
+)
+# Set on a notification the selectors found readable by a user: the user's pk, so the answer's
+# own check (notification_readable_by) needs no second query.
+_CHECKED_FOR = "_recipient_checked_for"
 
 
 def _with_people() -> QuerySet[Notification]:
-    return Notification.objects.select_related("service", "recipient", "responder")
+    return Notification.objects.select_related("service", "recipient", "responder").prefetch_related(
+        RECIPIENTS
+    )
 
 
-def recipient_get(*, username: Any) -> Any:
-    """The active user a service addresses by username, or 400 naming `recipient`."""
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise InvalidRequest("recipient: there is no such user.", details={"field": "recipient"})
-    return user
+def users_get(*, usernames: list[str], field: str) -> list[Any]:
+    """The active users these usernames name, in their order; 400 naming `field` when one is
+    unknown, inactive or repeated."""
+    if len(set(usernames)) != len(usernames):
+        raise InvalidRequest(f"{field}: names one person twice.", details={"field": field})
+    found = {
+        user.get_username(): user
+        for user in get_user_model().objects.filter(username__in=usernames, is_active=True)
+    }
+    if len(found) != len(usernames):
+        raise InvalidRequest(f"{field}: there is no such (active) user.", details={"field": field})
+    return [found[username] for username in usernames]
+
+
+def recipients_get(*, recipient: str | None, recipients: list[str] | None) -> list[Any]:
+    """The people a new notification is for: `recipient` or `recipients` (contract 7), not both."""
+    if recipient is not None and recipients is not None:
+        raise InvalidRequest(
+            "recipients: send recipient or recipients, not both.", details={"field": "recipients"}
+        )
+    if recipients is not None:
+        return users_get(usernames=recipients, field="recipients")
+    if recipient is None:
+        raise InvalidRequest("recipient: this field is required.", details={"field": "recipient"})
+    return users_get(usernames=[recipient], field="recipient")
 
 
 def notification_get_for_service(*, service: Service, notification_id: Any) -> Notification:
@@ -37,29 +73,36 @@ def notification_get_for_service(*, service: Service, notification_id: Any) -> N
     return notification
 
 
-# Who may read (and answer) a notification, said once for every reader: the client API, the inbox
-# and the answer itself. Today a notification has one recipient; several recipients extend these
-# two functions and nothing else.
+# Who may read (and answer) a notification, said once for every reader: the client API, the
+# inbox and the answer itself: its recipients (contract 7), escalated ones once added.
 
 
 def notifications_readable_by(*, user: Any) -> QuerySet[Notification]:
-    """The notifications this person may read and answer: those addressed to them."""
-    return Notification.objects.filter(recipient=user)
+    """The notifications this person may read and answer: those they are a recipient of."""
+    return Notification.objects.filter(recipient_links__user=user)
 
 
 def notification_readable_by(*, notification: Notification, user: Any) -> bool:
-    """Whether this person may read and answer `notification` (the row test of the queryset above)."""
-    return notification.recipient_id == user.pk
+    """Whether this person may read and answer `notification`; free when a selector here found it
+    for them."""
+    if getattr(notification, _CHECKED_FOR, None) == user.pk:
+        return True
+    return NotificationRecipient.objects.filter(notification=notification, user=user).exists()
 
 
 def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_id: Any) -> Notification:
-    """404 when it does not exist, then 403 when it is addressed to someone else (the seed's order)."""
+    """404 when it does not exist, then 403 when it is addressed to someone else (the seed's order).
+    Whether the caller is a recipient comes with the row, in its one query."""
+    is_recipient = Exists(NotificationRecipient.objects.filter(notification=OuterRef("pk"), user=user))
     try:
-        notification = rows.get(pk=parse_id(notification_id, error=NotificationNotFound))
+        notification = rows.annotate(caller_is_recipient=is_recipient).get(
+            pk=parse_id(notification_id, error=NotificationNotFound)
+        )
     except Notification.DoesNotExist:
         raise NotificationNotFound() from None
-    if not notification_readable_by(notification=notification, user=user):
+    if not notification.caller_is_recipient:
         raise NotificationAccessDenied()
+    setattr(notification, _CHECKED_FOR, user.pk)
     return notification
 
 
@@ -69,8 +112,8 @@ def notification_get_for_recipient(*, user: Any, notification_id: Any) -> Notifi
 
 
 def notification_get_to_respond(*, user: Any, notification_id: Any) -> Notification:
-    """The person's own notification and nothing joined: answering it needs neither the recipient
-    (the check reads `recipient_id`), the responder (the caller) nor the service (the webhook is
+    """The person's own notification and nothing joined: answering it needs neither the recipients
+    (the check comes with the row), the responder (the caller) nor the service (the webhook is
     queued for `service_id`)."""
     return _get_for_recipient(Notification.objects.all(), user=user, notification_id=notification_id)
 
@@ -105,22 +148,31 @@ def _status_condition(status: str, now: datetime) -> Q:
     if status == NotificationStatus.PENDING:
         return open_at(now)
     if status == NotificationStatus.EXPIRED:
-        return Q(status=NotificationStatus.EXPIRED) | overdue_at(now)
+        return expired_for_readers(now)
+    if status == NotificationStatus.RESPONDED:
+        return responded_for_readers(now)
     return Q(status=status)
 
 
 def notifications_for_recipient(
     *, user: Any, now: datetime, status: str | None = None, after: Cursor | None = None, limit: int = 50
 ) -> tuple[list[Notification], Cursor | None]:
-    """One page of the person's own notifications, newest first, and the cursor of the next page."""
-    rows = notifications_readable_by(user=user).select_related("service", "recipient", "responder")
+    """One page of the person's own notifications, newest first, and the cursor of the next page.
+
+    Walks the person's recipient rows in their index's order (nrecip_user_recent); every condition
+    is in one filter() so all of them, and the ordering, use the one join to those rows.
+    """
+    condition = Q(recipient_links__user=user)
     if status is not None:
-        rows = rows.filter(_status_condition(status, now))
+        condition &= _status_condition(status, now)
     if after is not None:
-        rows = rows.filter(
-            Q(created_at__lt=after.created_at) | Q(created_at=after.created_at, id__lt=after.id)
+        condition &= Q(recipient_links__notification_created_at__lt=after.created_at) | Q(
+            recipient_links__notification_created_at=after.created_at,
+            recipient_links__notification__lt=after.id,
         )
-    page = list(rows.order_by("-created_at", "-id")[: limit + 1])
+    rows = _with_people().filter(condition)
+    ordering = ("-recipient_links__notification_created_at", "-recipient_links__notification_id")
+    page = list(rows.order_by(*ordering)[: limit + 1])
     if len(page) <= limit:
         return page, None
     last = page[limit - 1]

@@ -39,6 +39,47 @@ class ActionDefinitionsField(serializers.JSONField):
     """Passed through as JSON: notifications.validation checks it and names the exact bad field."""
 
 
+DEFAULT_OUTCOME = inline_serializer(
+    "NotificationDefaultOutcome",
+    {
+        "action_id": serializers.CharField(max_length=64, help_text="one of the notification's actions"),
+        "response_data": PassThroughField(
+            allow_null=True, help_text="a valid answer to that action, by the rules of client/respond"
+        ),
+    },
+    allow_null=True,
+    help_text=(
+        "The answer the deadline gives when nobody has answered by then (needs `deadline`): the "
+        "notification reads as responded from the deadline on, with `responder: null` and "
+        "`defaulted: true`."
+    ),
+)
+ESCALATION = inline_serializer(
+    "NotificationEscalation",
+    {
+        "after_seconds": serializers.IntegerField(min_value=60, max_value=604800),
+        "recipients": serializers.ListField(
+            child=serializers.CharField(max_length=150), min_length=1, max_length=20
+        ),
+    },
+    allow_null=True,
+    help_text=(
+        "People added as recipients (and e-mailed) `after_seconds` after creation if it is still "
+        "pending then; distinct, and not already recipients."
+    ),
+)
+
+
+@extend_schema_field(DEFAULT_OUTCOME)
+class DefaultOutcomeField(PassThroughField):
+    """Taken as sent: notification_create checks it by the rules of an answer."""
+
+
+@extend_schema_field(ESCALATION)
+class EscalationField(PassThroughField):
+    """Taken as sent: notification_create checks it and its usernames."""
+
+
 class NotificationResponder(OutputSerializer):
     id = serializers.IntegerField(source="pk")
     username = serializers.CharField(source="get_username")
@@ -50,16 +91,19 @@ def responder_render(responder: User | None) -> dict[str, Any] | None:
 
 
 class NotificationAnswer(OutputSerializer):
-    action_id = serializers.CharField(source="response_action_id")
+    action_id = serializers.CharField()
     response_data = PassThroughField(allow_null=True)
-    responded_at = Rfc3339Field()
-    responder = NotificationResponder()
+    responded_at = Rfc3339Field(help_text="the deadline, for the default outcome")
+    responder = NotificationResponder(allow_null=True, help_text="null for the default outcome")
+    defaulted = serializers.BooleanField(help_text="true when the deadline gave the default outcome")
 
-    # Rendered from the notification itself: null until it is answered.
+    # Rendered from the notification itself at the request's `now`: null until it is answered,
+    # the default outcome from the deadline on (models.Notification.answer_at).
     def to_representation(self, instance: Notification) -> dict[str, Any] | None:  # type: ignore[override]
-        if instance.responded_at is None:
+        answer = instance.answer_at(self.context["now"])
+        if answer is None:
             return None
-        return super().to_representation(instance)
+        return super().to_representation(answer)
 
 
 class StatusNowField(serializers.ChoiceField):
@@ -76,12 +120,22 @@ class StatusNowField(serializers.ChoiceField):
 class NotificationSerializer(OutputSerializer):
     notification_id = serializers.UUIDField(source="pk")
     status = StatusNowField()
-    recipient = serializers.CharField(source="recipient.get_username")
+    recipient = serializers.CharField(source="recipient.get_username", help_text="the first of `recipients`")
+    recipients = serializers.ListField(
+        child=serializers.CharField(),
+        source="recipient_usernames",
+        help_text="every recipient's username: in the order given, then the escalated ones",
+    )
     title = serializers.CharField()
     description = serializers.CharField()
     deadline = Rfc3339Field(allow_null=True)
     metadata = serializers.DictField()
     actions = ActionDefinitionsField()
+    on_deadline = DefaultOutcomeField(allow_null=True)
+    escalate = EscalationField(allow_null=True)
+    escalated_at = Rfc3339Field(
+        allow_null=True, help_text="when the escalation added its recipients; null until then"
+    )
     created_at = Rfc3339Field()
     response = NotificationAnswer(source="*", allow_null=True)
 

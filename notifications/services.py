@@ -3,6 +3,7 @@ an open row, or a row lock), and every webhook is queued in the transaction of i
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -11,7 +12,7 @@ from uuid import UUID
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -38,16 +39,31 @@ from notifications.errors import (
     NotificationExpired,
     NotificationInvalidated,
 )
-from notifications.models import Notification, NotificationStatus, finished_at, open_at, overdue_at
-from notifications.selectors import notification_readable_by
+from notifications.models import (
+    ESCALATED_POSITIONS,
+    Notification,
+    NotificationRecipient,
+    NotificationStatus,
+    escalation_due_at,
+    finished_at,
+    open_at,
+    overdue_at,
+)
+from notifications.selectors import RECIPIENTS, notification_readable_by, users_get
 from notifications.serializers import responder_render
-from notifications.validation import actions_validate, response_data_validate
+from notifications.validation import (
+    actions_validate,
+    default_outcome_validate,
+    escalation_validate,
+    response_data_validate,
+)
 
 RESPONDED_EVENT = "notification.responded"
 EXPIRED_EVENT = "notification.expired"
-NOTIFICATION_EVENTS = (RESPONDED_EVENT, EXPIRED_EVENT)
+ESCALATED_EVENT = "notification.escalated"
+NOTIFICATION_EVENTS = (RESPONDED_EVENT, EXPIRED_EVENT, ESCALATED_EVENT)
 
-EXPIRE_BATCH_SIZE = 1000
+SWEEP_BATCH_SIZE = 1000
 
 # Brute-force protection of POST /api/v1/client/token: failed attempts only, in fixed windows.
 # Per username, so one account cannot be guessed at; per client address, so one client cannot
@@ -59,50 +75,94 @@ TOKEN_FAILURES_PER_USERNAME = "5/15m"
 TOKEN_FAILURES_PER_ADDRESS = "20/15m"
 
 
-def notification_state_error(notification: Notification, *, now: datetime) -> ApiError | None:
-    """The 409 a terminal (or overdue) notification answers with; None while it is open."""
-    if notification.status == NotificationStatus.RESPONDED:
+def notification_state_error(
+    notification: Notification, *, now: datetime, answering: bool = False
+) -> ApiError | None:
+    """The 409 a terminal (or overdue) notification answers with; None while it is open.
+
+    The code is that of its state as read at `now`, except that a person `answering` after the
+    deadline meets NOTIFICATION_EXPIRED even where the default outcome answered it (contract 7).
+    """
+    if answering and (notification.response_defaulted or notification.defaults_at(now)):
+        return NotificationExpired()
+    status = notification.status_at(now)
+    if status == NotificationStatus.RESPONDED:
         return NotificationAlreadyResponded()
-    if notification.status == NotificationStatus.INVALIDATED:
+    if status == NotificationStatus.INVALIDATED:
         return NotificationInvalidated()
-    if notification.status == NotificationStatus.EXPIRED or notification.is_overdue(now):
+    if status == NotificationStatus.EXPIRED:
         return NotificationExpired()
     return None
 
 
-def _lost_race(notification: Notification, *, now: datetime) -> ApiError:
+def _lost_race(notification: Notification, *, now: datetime, answering: bool = False) -> ApiError:
     # The conditional UPDATE found the row no longer open: someone else changed it first.
-    notification.refresh_from_db(fields=["status", "deadline"])
-    return notification_state_error(notification, now=now) or NotificationAlreadyResponded()
+    notification.refresh_from_db(fields=["status", "deadline", "response_defaulted"])
+    return (
+        notification_state_error(notification, now=now, answering=answering) or NotificationAlreadyResponded()
+    )
 
 
+@transaction.atomic
 def notification_create(
     *,
     service: Service,
-    recipient: User,
+    recipients: list[User],
     title: str,
     actions: Any,
     description: str = "",
     deadline: datetime | None = None,
     metadata: dict[str, Any] | None = None,
+    on_deadline: Any = None,
+    escalate: Any = None,
 ) -> Notification:
-    """Store the notification and, in its transaction, the e-mail to its recipient (contract 9)."""
+    """Store the notification for `recipients` (in order), with its default outcome and its
+    escalation checked (contract 7); 400 naming the field otherwise."""
     now = timezone.now()
     if deadline is not None and deadline <= now:
         raise InvalidRequest("deadline: must be in the future.", details={"field": "deadline"})
-    metadata = metadata or {}
-    actions = actions_validate(actions)
-    with transaction.atomic():
-        notification = Notification.objects.create(
-            service=service,
-            recipient=recipient,
-            title=title,
-            description=description,
-            deadline=deadline,
-            metadata=metadata,
-            actions=actions,
+    definitions = actions_validate(actions)
+    default_outcome = None
+    if on_deadline is not None:
+        if deadline is None:
+            raise InvalidRequest("on_deadline: needs a deadline.", details={"field": "on_deadline"})
+        default_outcome = default_outcome_validate(on_deadline, actions=definitions)
+    escalation_users: list[User] = []
+    escalate_at = None
+    if escalate is not None:
+        after_seconds, usernames = escalation_validate(escalate)
+        escalation_users = users_get(usernames=usernames, field="escalate")
+        if {user.pk for user in escalation_users} & {user.pk for user in recipients}:
+            raise InvalidRequest(
+                "escalate: recipients names someone who is already a recipient.",
+                details={"field": "escalate"},
+            )
+        escalate = {"after_seconds": after_seconds, "recipients": usernames}
+        escalate_at = now + timedelta(seconds=after_seconds)
+    notification = Notification.objects.create(
+        service=service,
+        recipient=recipients[0],
+        title=title,
+        description=description,
+        deadline=deadline,
+        metadata=metadata or {},
+        actions=definitions,
+        on_deadline=default_outcome,
+        escalate=escalate,
+        escalation_user_ids=[user.pk for user in escalation_users] or None,
+        escalate_at=escalate_at,
+    )
+    NotificationRecipient.objects.bulk_create(
+        NotificationRecipient(
+            notification=notification,
+            user=user,
+            position=position,
+            notification_created_at=notification.created_at,
         )
-        notification_emails_queue(notification=notification, recipients=[recipient])
+        for position, user in enumerate(recipients)
+    )
+    prefetch_related_objects([notification], RECIPIENTS)
+    notification_emails_queue(notification=notification, recipients=recipients)
     return notification
 
 
@@ -129,12 +189,13 @@ def notification_respond(
 
     Checks run in the contract's order after the 404: 403, 409, INVALID_ACTION_ID, then the
     answer itself (400 MISSING_REQUIRED_FIELD / INVALID_RESPONSE_DATA, 422 CONSTRAINT_VIOLATION).
-    Of concurrent answers the conditional UPDATE lets exactly one through.
+    Of concurrent answers, whichever recipients send them, the conditional UPDATE lets exactly
+    one through.
     """
     now = timezone.now()
     if not notification_readable_by(notification=notification, user=responder):
         raise NotificationAccessDenied()
-    state_error = notification_state_error(notification, now=now)
+    state_error = notification_state_error(notification, now=now, answering=True)
     if state_error is not None:
         raise state_error
     action = next((item for item in notification.actions if item["id"] == action_id), None)
@@ -158,88 +219,261 @@ def notification_respond(
             "response_data": answer,
             "responded_at": rfc3339(now),
             "responder": responder_render(responder),
+            "defaulted": False,
             "metadata": notification.metadata,
         },
     )
     open_row = Notification.objects.filter(open_at(now), pk=notification.pk)
     if not update_then_insert(rows=open_row, changes=changes, new=responded):
-        raise _lost_race(notification, now=now)
+        raise _lost_race(notification, now=now, answering=True)
     for field, value in changes.items():
         setattr(notification, field, value)
     return notification
 
 
-def notifications_expire_overdue(*, dry_run: bool = False, batch_size: int = EXPIRE_BATCH_SIZE) -> int:
-    """Mark pending notifications past their deadline expired and queue `notification.expired`.
+# ---------------------------------------------------------------------------------------------
+# The sweep: what the deadline and the escalation do (contract 3 and 7)
 
-    Works in batches, each its own transaction, so memory stays flat on any number of rows. On
-    PostgreSQL each batch locks its rows with SKIP LOCKED, so concurrent runs take disjoint rows
-    and no notification is expired or announced twice; SQLite runs one writer at a time. Each
-    batch's webhooks are queued in one INSERT, in the batch's transaction.
+
+@dataclass(frozen=True)
+class SweepCounts:
+    """What one `expire_notifications` run did (or, dry, would do), per kind of transition."""
+
+    expired: int
+    defaulted: int
+    escalated: int
+
+
+def notifications_sweep(*, dry_run: bool = False, batch_size: int = SWEEP_BATCH_SIZE) -> SweepCounts:
+    """Every deadline-driven transition that is due: overdue notifications expired (or answered
+    by their default outcome), due escalations done, each with its webhook (and e-mails).
+
+    Set-based, in batches, each its own transaction, so memory stays flat on any number of rows.
+    On PostgreSQL each batch is one statement that locks its rows with SKIP LOCKED, changes and
+    returns them, so concurrent runs take disjoint rows and nothing happens twice; SQLite runs
+    one writer at a time. Expiry and default outcomes go first: an escalation whose notification
+    is past its deadline is not done.
     """
+    now = timezone.now()
     if dry_run:
-        return Notification.objects.filter(overdue_at(timezone.now())).count()
+        overdue = Notification.objects.filter(overdue_at(now))
+        return SweepCounts(
+            expired=overdue.filter(on_deadline__isnull=True).count(),
+            defaulted=overdue.filter(on_deadline__isnull=False).count(),
+            escalated=Notification.objects.filter(escalation_due_at(now)).count(),
+        )
+    return SweepCounts(
+        expired=_in_batches(_expire_batch, batch_size=batch_size),
+        defaulted=_in_batches(_default_batch, batch_size=batch_size),
+        escalated=_in_batches(_escalate_batch, batch_size=batch_size),
+    )
+
+
+def _in_batches(step: Callable[..., int], *, batch_size: int) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            now = timezone.now()
-            batch = _expire_batch(now=now, batch_size=batch_size)
-            if not batch:
-                break
-            expired_at = rfc3339(now)
-            webhooks_enqueue_many(
-                events=[
-                    NewWebhook(
-                        service_id=service_id,
-                        event_type=EXPIRED_EVENT,
-                        subject_id=notification_id,
-                        payload={
-                            "notification_id": str(notification_id),
-                            "expired_at": expired_at,
-                            "metadata": metadata,
-                        },
-                    )
-                    for notification_id, service_id, metadata in batch
-                ],
-                batch_size=batch_size,
-            )
-        total += len(batch)
-        if len(batch) < batch_size:
-            break
-    return total
+            done = step(now=timezone.now(), batch_size=batch_size)
+        total += done
+        if done < batch_size:
+            return total
 
 
-def _expire_batch(*, now: datetime, batch_size: int) -> list[tuple[UUID, UUID, Any]]:
-    """Expire up to `batch_size` overdue notifications, oldest deadline first.
+# Columns a batch may return that hold JSON (PostgreSQL hands jsonb over as text here).
+_JSON_COLUMNS = frozenset({"metadata", "on_deadline", "escalate", "escalation_user_ids"})
 
-    Returns each one's (id, service_id, metadata). Call it in a transaction. On PostgreSQL one
-    statement locks (SKIP LOCKED), updates and returns the rows; elsewhere a locking SELECT, then
-    an UPDATE of what it read.
+
+def _claim(
+    *,
+    due: QuerySet[Notification],
+    order: str,
+    batch_size: int,
+    returning: tuple[str, ...],
+    assignments: str,
+    params: tuple[Any, ...],
+    update_elsewhere: Callable[[list[dict[str, Any]]], None],
+) -> list[dict[str, Any]]:
+    """Change up to `batch_size` due rows, first by `order`, and return their `returning` columns.
+    Call it in a transaction.
+
+    On PostgreSQL one statement locks (SKIP LOCKED), updates (`assignments`, SQL over the row's
+    own columns, with `params`) and returns the rows; elsewhere a locking SELECT, then
+    `update_elsewhere` of what it read.
     """
-    overdue = (
-        Notification.objects.filter(overdue_at(now))
-        .order_by("deadline")
-        .select_for_update(skip_locked=True)
-        .values_list("id", "service_id", "metadata")[:batch_size]
-    )
+    chosen_rows = due.order_by(order).select_for_update(skip_locked=True)
     if connection.vendor != "postgresql":
-        batch = list(overdue)
-        Notification.objects.filter(pk__in=[row[0] for row in batch]).update(
-            status=NotificationStatus.EXPIRED, expired_at=now
-        )
+        batch = list(chosen_rows.values(*returning)[:batch_size])
+        if batch:
+            update_elsewhere(batch)
         return batch
-    chosen, chosen_params = overdue.values_list("id").query.sql_with_params()
-    table = connection.ops.quote_name(Notification._meta.db_table)
+    chosen, chosen_params = chosen_rows.values_list("id")[:batch_size].query.sql_with_params()
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    columns = ", ".join(f"{table}.{quote(column)}" for column in returning)
     # MATERIALIZED: the locking SELECT runs once, whatever plan the UPDATE gets.
     sql = (
-        f"WITH chosen AS MATERIALIZED ({chosen}) "  # noqa: S608 - the ORM's SQL, its values are parameters
-        f"UPDATE {table} SET status = %s, expired_at = %s FROM chosen WHERE {table}.id = chosen.id "
-        f"RETURNING {table}.id, {table}.service_id, {table}.metadata"
+        f"WITH chosen AS MATERIALIZED ({chosen}) "  # noqa: S608 - the ORM's SQL and our own names; values are parameters
+        f"UPDATE {table} SET {assignments} FROM chosen WHERE {table}.id = chosen.id RETURNING {columns}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*chosen_params, NotificationStatus.EXPIRED, now))
-        # Django has psycopg hand jsonb over as text, for JSONField to decode.
-        return [(row_id, service_id, json.loads(value)) for row_id, service_id, value in cursor.fetchall()]
+        cursor.execute(sql, (*chosen_params, *params))
+        return [
+            {
+                column: json.loads(value) if column in _JSON_COLUMNS and value is not None else value
+                for column, value in zip(returning, row, strict=True)
+            }
+            for row in cursor.fetchall()
+        ]
+
+
+def _expire_batch(*, now: datetime, batch_size: int) -> int:
+    def update_elsewhere(batch: list[dict[str, Any]]) -> None:
+        Notification.objects.filter(pk__in=[row["id"] for row in batch]).update(
+            status=NotificationStatus.EXPIRED, expired_at=now
+        )
+
+    batch = _claim(
+        due=Notification.objects.filter(overdue_at(now), on_deadline__isnull=True),
+        order="deadline",
+        batch_size=batch_size,
+        returning=("id", "service_id", "metadata"),
+        assignments="status = %s, expired_at = %s",
+        params=(NotificationStatus.EXPIRED, now),
+        update_elsewhere=update_elsewhere,
+    )
+    expired_at = rfc3339(now)
+    webhooks_enqueue_many(
+        events=[
+            NewWebhook(
+                service_id=row["service_id"],
+                event_type=EXPIRED_EVENT,
+                subject_id=row["id"],
+                payload={
+                    "notification_id": str(row["id"]),
+                    "expired_at": expired_at,
+                    "metadata": row["metadata"],
+                },
+            )
+            for row in batch
+        ],
+        batch_size=batch_size,
+    )
+    return len(batch)
+
+
+def _default_batch(*, now: datetime, batch_size: int) -> int:
+    """Record the default outcome of overdue notifications that have one: answered at their
+    deadline, by nobody (contract 7)."""
+
+    def update_elsewhere(batch: list[dict[str, Any]]) -> None:
+        for row in batch:
+            Notification.objects.filter(pk=row["id"]).update(
+                status=NotificationStatus.RESPONDED,
+                response_action_id=row["on_deadline"]["action_id"],
+                response_data=row["on_deadline"]["response_data"],
+                responded_at=row["deadline"],
+                response_defaulted=True,
+            )
+
+    batch = _claim(
+        due=Notification.objects.filter(overdue_at(now), on_deadline__isnull=False),
+        order="deadline",
+        batch_size=batch_size,
+        returning=("id", "service_id", "metadata", "on_deadline", "deadline"),
+        # A JSON null answer (a simple action's) is stored as SQL NULL, as a person's is.
+        assignments=(
+            "status = %s, response_action_id = on_deadline ->> 'action_id', "
+            "response_data = NULLIF(on_deadline -> 'response_data', 'null'::jsonb), "
+            "responded_at = deadline, response_defaulted = true"
+        ),
+        params=(NotificationStatus.RESPONDED,),
+        update_elsewhere=update_elsewhere,
+    )
+    webhooks_enqueue_many(
+        events=[
+            NewWebhook(
+                service_id=row["service_id"],
+                event_type=RESPONDED_EVENT,
+                subject_id=row["id"],
+                payload={
+                    "notification_id": str(row["id"]),
+                    "action_id": row["on_deadline"]["action_id"],
+                    "response_data": row["on_deadline"]["response_data"],
+                    "responded_at": rfc3339(row["deadline"]),
+                    "responder": None,
+                    "defaulted": True,
+                    "metadata": row["metadata"],
+                },
+            )
+            for row in batch
+        ],
+        batch_size=batch_size,
+    )
+    return len(batch)
+
+
+def _escalate_batch(*, now: datetime, batch_size: int) -> int:
+    """Add the escalation's recipients to open notifications whose moment has come (contract 7),
+    e-mail them and queue `notification.escalated`."""
+
+    def update_elsewhere(batch: list[dict[str, Any]]) -> None:
+        Notification.objects.filter(pk__in=[row["id"] for row in batch]).update(escalated_at=now)
+
+    batch = _claim(
+        due=Notification.objects.filter(escalation_due_at(now)),
+        order="escalate_at",
+        batch_size=batch_size,
+        returning=("id", "service_id", "metadata", "escalate", "escalation_user_ids", "created_at"),
+        assignments="escalated_at = %s",
+        params=(now,),
+        update_elsewhere=update_elsewhere,
+    )
+    NotificationRecipient.objects.bulk_create(
+        (
+            NotificationRecipient(
+                notification_id=row["id"],
+                user_id=user_id,
+                position=ESCALATED_POSITIONS + index,
+                escalated=True,
+                notification_created_at=row["created_at"],
+            )
+            for row in batch
+            for index, user_id in enumerate(row["escalation_user_ids"])
+        ),
+        batch_size=batch_size,
+    )
+    escalated_at = rfc3339(now)
+    webhooks_enqueue_many(
+        events=[
+            NewWebhook(
+                service_id=row["service_id"],
+                event_type=ESCALATED_EVENT,
+                subject_id=row["id"],
+                payload={
+                    "notification_id": str(row["id"]),
+                    "escalated_at": escalated_at,
+                    "recipients": row["escalate"]["recipients"],
+                    "metadata": row["metadata"],
+                },
+            )
+            for row in batch
+        ],
+        batch_size=batch_size,
+    )
+    escalation_emails_queue(notification_ids=[row["id"] for row in batch])
+    return len(batch)
+
+
+def escalation_emails_queue(*, notification_ids: list[UUID]) -> None:
+    """The e-mail of contract 9 to each recipient these escalations added, in their transaction."""
+    added: dict[UUID, list[User]] = {}
+    links = NotificationRecipient.objects.filter(
+        notification_id__in=notification_ids, position__gte=ESCALATED_POSITIONS
+    ).select_related("user")
+    for link in links:
+        added.setdefault(link.notification_id, []).append(link.user)
+    for notification in Notification.objects.filter(pk__in=added).select_related("service"):
+        notification_emails_queue(notification=notification, recipients=added[notification.pk])
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from config.api.errors import InvalidRequest
 from notifications.errors import ConstraintViolation, InvalidResponseData, MissingRequiredField
-from notifications.models import ResponseType
+from notifications.models import MAX_RECIPIENTS, ResponseType
 
 MAX_ACTIONS = 10
 ACTION_ID_MAX_LENGTH = 64
@@ -377,3 +377,53 @@ def response_data_validate(*, action: Definition, value: Any) -> Any:
             details={"field": "response_data"},
         )
     return _ANSWERERS[action["response_type"]](action, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the deadline and the escalation do (contract 7)
+
+ESCALATE_AFTER_MIN_SECONDS = 60
+ESCALATE_AFTER_MAX_SECONDS = 604800
+
+
+def default_outcome_validate(raw: Any, *, actions: list[Definition]) -> Definition:
+    """`on_deadline` normalised to `{"action_id", "response_data"}`: a valid answer to one of
+    `actions` by exactly the rules a person's answer meets; any failure is 400 naming `on_deadline`."""
+    if not isinstance(raw, dict):
+        raise _invalid("on_deadline", "must be an object {action_id, response_data}.")
+    if set(raw) - {"action_id", "response_data"}:
+        raise _invalid("on_deadline", "takes only action_id and response_data.")
+    action = next((item for item in actions if item["id"] == raw.get("action_id")), None)
+    if action is None:
+        raise _invalid("on_deadline", "action_id must be the id of one of this notification's actions.")
+    try:
+        answer = response_data_validate(action=action, value=raw.get("response_data"))
+    except (MissingRequiredField, InvalidResponseData, ConstraintViolation) as problem:
+        raise _invalid("on_deadline", f"response_data is not a valid answer: {problem.message}") from None
+    return {"action_id": action["id"], "response_data": answer}
+
+
+def escalation_validate(raw: Any) -> tuple[int, list[str]]:
+    """`escalate`'s delay and usernames (distinct, 1 to 20), or 400 naming `escalate`; whether
+    the usernames are people, and not already recipients, is for the caller to check."""
+    if not isinstance(raw, dict):
+        raise _invalid("escalate", "must be an object {after_seconds, recipients}.")
+    if set(raw) - {"after_seconds", "recipients"}:
+        raise _invalid("escalate", "takes only after_seconds and recipients.")
+    after: Any = raw.get("after_seconds")
+    if not is_integer(after) or not ESCALATE_AFTER_MIN_SECONDS <= after <= ESCALATE_AFTER_MAX_SECONDS:
+        raise _invalid(
+            "escalate",
+            f"after_seconds must be a whole number from {ESCALATE_AFTER_MIN_SECONDS} to "
+            f"{ESCALATE_AFTER_MAX_SECONDS}.",
+        )
+    usernames: Any = raw.get("recipients")
+    if (
+        not isinstance(usernames, list)
+        or not 1 <= len(usernames) <= MAX_RECIPIENTS
+        or not all(isinstance(name, str) and name for name in usernames)
+    ):
+        raise _invalid("escalate", f"recipients must be a list of 1 to {MAX_RECIPIENTS} usernames.")
+    if len(set(usernames)) != len(usernames):
+        raise _invalid("escalate", "recipients names one person twice.")
+    return after, usernames

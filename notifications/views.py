@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.models import User
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,14 +28,14 @@ from config.api.fields import (
 from config.api.serializers import InputSerializer
 from config.api.views import PublicApiView, ServiceApiView, UserApiView
 from notifications.errors import MissingRequiredField
-from notifications.models import NotificationStatus
+from notifications.models import MAX_RECIPIENTS, NotificationStatus
 from notifications.selectors import (
     Cursor,
     notification_get_for_recipient,
     notification_get_for_service,
     notification_get_to_respond,
     notifications_for_recipient,
-    recipient_get,
+    recipients_get,
 )
 from notifications.serializers import (
     INVALID,
@@ -44,6 +44,8 @@ from notifications.serializers import (
     UNAUTHENTICATED,
     ActionDefinitionsField,
     ClientToken,
+    DefaultOutcomeField,
+    EscalationField,
     NotificationPage,
     NotificationSerializer,
     Responded,
@@ -88,9 +90,44 @@ class ActionIdField(PassThroughField):
     """Taken as sent: the service answers an id the notification does not have with INVALID_ACTION_ID."""
 
 
+class UsernamesField(serializers.ListField):
+    """Distinct usernames, 1 to MAX_RECIPIENTS; any problem with one names the list itself."""
+
+    child = StrictCharField(max_length=150)
+    default_error_messages = {"invalid": f"must be a list of 1 to {MAX_RECIPIENTS} usernames."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_length=1, max_length=MAX_RECIPIENTS, **kwargs)
+        for code in ("min_length", "max_length", "empty", "not_a_list"):
+            self.error_messages[code] = self.error_messages["invalid"]
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError:
+            self.fail("invalid")
+
+
+CREATE_EXAMPLE = {
+    "recipients": ["alex", "sam"],
+    "title": "Approve the refund for order 1042?",
+    "description": "The customer returned the blender unopened; 89.00 EUR.",
+    "deadline": "2026-12-02T12:00:00Z",
+    "metadata": {"order": 1042},
+    "actions": [{"id": "approve", "label": "Approve the refund", "response_type": "binary"}],
+    "on_deadline": {"action_id": "approve", "response_data": False},
+    "escalate": {"after_seconds": 3600, "recipients": ["morgan"]},
+}
+
+
 class NotificationsApi(ServiceApiView):
     class NotificationCreateInput(InputSerializer):
-        recipient = StrictCharField(max_length=150, trim_whitespace=True)
+        recipient = StrictCharField(
+            max_length=150, required=False, trim_whitespace=True, help_text="one username; or recipients"
+        )
+        recipients = UsernamesField(
+            required=False, help_text=f"1 to {MAX_RECIPIENTS} distinct usernames; or recipient"
+        )
         title = StrictCharField(max_length=200, trim_whitespace=True)
         description = StrictCharField(
             max_length=5000, required=False, allow_blank=True, allow_null=True, trim_whitespace=True
@@ -98,24 +135,88 @@ class NotificationsApi(ServiceApiView):
         deadline = Rfc3339Field(required=False, allow_null=True)
         metadata = JsonObjectField(required=False, allow_null=True)
         actions = ActionDefinitionsField()
+        on_deadline = DefaultOutcomeField(required=False, allow_null=True)
+        escalate = EscalationField(required=False, allow_null=True)
 
     @extend_schema(
         operation_id="notification_create",
         request=NotificationCreateInput,
         responses={201: NotificationSerializer, 400: INVALID, 401: UNAUTHENTICATED},
+        examples=[
+            OpenApiExample(
+                "Two people, a default outcome at the deadline, an escalation after an hour",
+                value=CREATE_EXAMPLE,
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Created",
+                value={
+                    "notification_id": "3f2c1a9e-8d4b-4c6e-9a1f-2b7d5e8c0a13",
+                    "status": "pending",
+                    "recipient": "alex",
+                    **{key: value for key, value in CREATE_EXAMPLE.items() if key != "actions"},
+                    "actions": [
+                        {
+                            "id": "approve",
+                            "label": "Approve the refund",
+                            "response_type": "binary",
+                            "options": {"true_label": "Yes", "false_label": "No"},
+                        }
+                    ],
+                    "escalated_at": None,
+                    "created_at": "2026-12-01T12:00:00Z",
+                    "response": None,
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         data = self.NotificationCreateInput.from_request(request)
         notification = notification_create(
             service=self.service(request),
-            recipient=recipient_get(username=data["recipient"]),
+            recipients=recipients_get(recipient=data.get("recipient"), recipients=data.get("recipients")),
             title=data["title"],
             description=data.get("description") or "",
             deadline=data.get("deadline"),
             metadata=data.get("metadata"),
             actions=data["actions"],
+            on_deadline=data.get("on_deadline"),
+            escalate=data.get("escalate"),
         )
         return Response(NotificationSerializer.render(notification, now=timezone.now()), status=201)
+
+
+DEFAULTED_EXAMPLE = OpenApiExample(
+    "Answered by its default outcome at the deadline",
+    value={
+        "notification_id": "3f2c1a9e-8d4b-4c6e-9a1f-2b7d5e8c0a13",
+        "status": "responded",
+        "recipient": "alex",
+        **{key: value for key, value in CREATE_EXAMPLE.items() if key != "actions"},
+        "recipients": ["alex", "sam", "morgan"],
+        "actions": [
+            {
+                "id": "approve",
+                "label": "Approve the refund",
+                "response_type": "binary",
+                "options": {"true_label": "Yes", "false_label": "No"},
+            }
+        ],
+        "escalated_at": "2026-12-01T13:00:00Z",
+        "created_at": "2026-12-01T12:00:00Z",
+        "response": {
+            "action_id": "approve",
+            "response_data": False,
+            "responded_at": "2026-12-02T12:00:00Z",
+            "responder": None,
+            "defaulted": True,
+        },
+    },
+    response_only=True,
+    status_codes=["200"],
+)
 
 
 class NotificationDetailApi(ServiceApiView):
@@ -128,6 +229,7 @@ class NotificationDetailApi(ServiceApiView):
     @extend_schema(
         operation_id="notification_get",
         responses={200: NotificationSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+        examples=[DEFAULTED_EXAMPLE],
     )
     def get(self, request: Request, notification_id: str) -> Response:
         notification = notification_get_for_service(
@@ -219,9 +321,10 @@ class ClientNotificationDetailApi(UserApiView):
         responses={
             200: NotificationSerializer,
             401: UNAUTHENTICATED,
-            403: error("NOTIFICATION_ACCESS_DENIED: addressed to someone else"),
+            403: error("NOTIFICATION_ACCESS_DENIED: the caller is not (yet) one of its recipients"),
             404: NOT_FOUND,
         },
+        examples=[DEFAULTED_EXAMPLE],
     )
     def get(self, request: Request, notification_id: str) -> Response:
         notification = notification_get_for_recipient(user=request.user, notification_id=notification_id)

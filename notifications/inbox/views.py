@@ -260,7 +260,9 @@ class NotificationView(InboxLoginRequired, View):
                 )
                 for index, action in enumerate(notification.actions)
             ]
-        action = answered_action(notification)
+        # The default outcome shows from the deadline on, whether or not the sweep recorded it.
+        answer = notification.answer_at(now)
+        action = answered_action(notification, action_id=answer.action_id if answer else None)
         context = {
             "notification": notification,
             "status": shown,
@@ -268,9 +270,12 @@ class NotificationView(InboxLoginRequired, View):
             "forms": forms,
             # An error no form shows (the question changed meanwhile, an unknown action) goes on top.
             "page_error": message if message and not any(form.error for form in forms) else None,
-            "answer": answer_words(action, notification.response_data) if notification.responded_at else None,
+            "answer": answer_words(action, answer.response_data) if answer else None,
             "answer_action": action,
-            "answered_by_me": notification.responder_id == request.user.pk,
+            "answer_record": answer,
+            "answered_by_me": answer is not None
+            and answer.responder is not None
+            and answer.responder.pk == request.user.pk,
             "now": now,
         }
         return render(request, "inbox/notification.html", context, status=status)

@@ -117,10 +117,10 @@ def answer_words(action: dict[str, Any] | None, response_data: Any) -> str:
     return str(response_data)
 
 
-def answered_action(notification: Notification) -> dict[str, Any] | None:
-    return next(
-        (action for action in notification.actions if action["id"] == notification.response_action_id), None
-    )
+def answered_action(notification: Notification, *, action_id: str | None = None) -> dict[str, Any] | None:
+    """The action an answer is to: `action_id`'s, or the recorded answer's."""
+    wanted = action_id or notification.response_action_id
+    return next((action for action in notification.actions if action["id"] == wanted), None)
 
 
 def confirmation_words(action: dict[str, Any] | None, response_data: Any, *, service_name: str) -> str:

@@ -115,7 +115,7 @@ def build_world() -> World:
     )
     notification = notification_create(
         service=service,
-        recipient=person,
+        recipients=[person],
         title="Approve the refund?",
         actions=[{"id": "approve", "label": "Approve", "response_type": "text"}],
         deadline=timezone.now() + timedelta(hours=1),

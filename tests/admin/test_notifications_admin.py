@@ -2,14 +2,17 @@
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.outbound.models import WebhookEvent
 from notifications.models import Notification, NotificationStatus
-from notifications.services import notification_create
+from notifications.services import notification_create, notifications_sweep
 from tests.admin.factories import World, staff_user
 from tests.factories import UserFactory
 
@@ -21,7 +24,7 @@ NOTIFICATIONS = "/admin/notifications/notification/"
 def pending(world: World, title: str = "Ship it?", deadline_in: timedelta | None = None) -> Notification:
     return notification_create(
         service=world.service,
-        recipient=UserFactory(username=f"r-{title[:8]}"),
+        recipients=[UserFactory(username=f"r-{title[:8]}")],
         title=title,
         actions=[{"id": "ok", "label": "OK", "response_type": "simple"}],
         deadline=timezone.now() + deadline_in if deadline_in else None,
@@ -96,7 +99,7 @@ def test_expire_overdue_shows_the_count_then_expires_and_queues_webhooks(
     url = NOTIFICATIONS + "expire-overdue/"
     assert url in admin_client.get(NOTIFICATIONS).content.decode()
 
-    assert "1 pending notification is past its deadline" in admin_client.get(url).content.decode()
+    assert "1 pending notification past its deadline: marked" in admin_client.get(url).content.decode()
     response = admin_client.post(url)
 
     assert response.status_code == 302
@@ -176,3 +179,59 @@ def test_an_answer_not_yet_delivered_shows_its_event_without_attempts(
 
     assert response.status_code == 200
     assert "No attempt yet." in response.content.decode()
+
+
+def test_the_page_shows_recipients_the_default_outcome_and_the_escalation(
+    admin_client: Client, world: World
+) -> None:
+    first, second, later = (UserFactory(username=name) for name in ("first-one", "second-one", "later-one"))
+    notification = notification_create(
+        service=world.service,
+        recipients=[first, second],
+        title="Defaults and escalates",
+        actions=[{"id": "ok", "label": "OK", "response_type": "binary"}],
+        deadline=timezone.now() + timedelta(hours=1),
+        on_deadline={"action_id": "ok", "response_data": False},
+        escalate={"after_seconds": 60, "recipients": [later.username]},
+    )
+    Notification.objects.filter(pk=notification.pk).update(escalate_at=timezone.now() - timedelta(seconds=1))
+    notifications_sweep()
+    Notification.objects.filter(pk=notification.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    notifications_sweep()
+
+    html = admin_client.get(f"{NOTIFICATIONS}{notification.pk}/change/").content.decode()
+
+    assert "first-one, second-one, later-one (escalated)" in html
+    assert "Default outcome at the deadline" in html and "&quot;response_data&quot;: false" in html
+    assert re.search(r"Response defaulted.*?icon-yes", html, re.S)
+    assert "Escalation:" in html and "&quot;after_seconds&quot;: 60" in html
+    notification.refresh_from_db()
+    assert notification.escalated_at is not None and notification.response_defaulted
+
+
+def test_search_finds_a_notification_by_any_recipient(admin_client: Client, world: World) -> None:
+    notification = notification_create(
+        service=world.service,
+        recipients=[UserFactory(username="lead-person"), UserFactory(username="second-person")],
+        title="Found by the second",
+        actions=[{"id": "ok", "label": "OK", "response_type": "simple"}],
+    )
+    html = admin_client.get(NOTIFICATIONS, {"q": "second-person"}).content.decode()
+    assert str(notification.pk) in html or "Found by the second" in html
+
+
+def test_the_list_queries_do_not_grow_with_recipients(
+    admin_client: Client, world: World, django_assert_max_num_queries: Any
+) -> None:
+    admin_client.get(NOTIFICATIONS)  # warm the session and the content types
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(NOTIFICATIONS)
+    for number in range(5):
+        notification_create(
+            service=world.service,
+            recipients=[UserFactory(), UserFactory(), UserFactory()],
+            title=f"Many {number}",
+            actions=[{"id": "ok", "label": "OK", "response_type": "simple"}],
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert admin_client.get(NOTIFICATIONS).status_code == 200

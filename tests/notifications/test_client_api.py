@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from notifications.models import Notification, NotificationStatus
+from notifications.models import Notification, NotificationRecipient, NotificationStatus
 from notifications.services import TOKEN_FAILURES_PER_ADDRESS, TOKEN_FAILURES_PER_USERNAME
 from tests.factories import UserFactory
 from tests.helpers import Api, assert_error, user_token_for
@@ -114,9 +114,11 @@ def test_a_success_takes_back_its_own_count_not_the_failures_before_it(client: C
 
 
 def test_the_inbox_lists_own_notifications_newest_first(person_api: Api, person: Any) -> None:
-    older = NotificationFactory(recipient=person)
     newer = NotificationFactory(recipient=person)
-    Notification.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    older = NotificationFactory(recipient=person)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Notification.objects.filter(pk=older.pk).update(created_at=an_hour_ago)
+    NotificationRecipient.objects.filter(notification=older).update(notification_created_at=an_hour_ago)
     NotificationFactory()  # someone else's
 
     body = person_api.get(INBOX).json()
@@ -180,6 +182,7 @@ def test_the_inbox_pages_through_everything_once_even_with_equal_times(person_ap
     made = {str(NotificationFactory(recipient=person).pk) for _ in range(7)}
     same_moment = timezone.now()
     Notification.objects.filter(recipient=person).update(created_at=same_moment)
+    NotificationRecipient.objects.filter(user=person).update(notification_created_at=same_moment)
 
     seen: list[str] = []
     url: str | None = f"{INBOX}?status=pending&limit=3"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from config.outbound.models import WebhookEvent
 from config.outbound.services import webhook_enqueue
 from notifications.models import Notification, NotificationStatus
-from notifications.services import notification_events_replay, notifications_expire_overdue
+from notifications.services import notification_events_replay, notifications_sweep
 from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, UserFactory
 from tests.notifications.factories import NotificationFactory
@@ -42,7 +42,7 @@ def test_expire_marks_overdue_notifications_and_queues_their_webhook() -> None:
         status=NotificationStatus.RESPONDED, response_action_id="approve", responded_at=timezone.now()
     )
 
-    assert run("expire_notifications") == "2 notifications expired"
+    assert run("expire_notifications").splitlines()[0] == "2 notifications expired"
 
     late.refresh_from_db()
     assert late.status == NotificationStatus.EXPIRED
@@ -64,14 +64,18 @@ def test_expire_marks_overdue_notifications_and_queues_their_webhook() -> None:
 
 def test_expire_again_finds_nothing_and_queues_nothing() -> None:
     overdue()
-    assert run("expire_notifications") == "1 notifications expired"
-    assert run("expire_notifications") == "0 notifications expired"
+    assert run("expire_notifications").splitlines()[0] == "1 notifications expired"
+    assert run("expire_notifications").splitlines()[0] == "0 notifications expired"
     assert WebhookEvent.objects.count() == 1
 
 
 def test_expire_dry_run_counts_and_changes_nothing() -> None:
     late = overdue()
-    assert run("expire_notifications", "--dry-run") == "1 notifications would be expired"
+    assert run("expire_notifications", "--dry-run").splitlines() == [
+        "1 notifications would be expired",
+        "0 notifications would be answered by their default outcome",
+        "0 notifications would be escalated",
+    ]
     late.refresh_from_db()
     assert late.status == NotificationStatus.PENDING
     assert not WebhookEvent.objects.exists()
@@ -79,7 +83,7 @@ def test_expire_dry_run_counts_and_changes_nothing() -> None:
 
 def test_expire_works_through_batches() -> None:
     made = {overdue().pk for _ in range(7)}
-    assert notifications_expire_overdue(batch_size=3) == 7
+    assert notifications_sweep(batch_size=3).expired == 7
     assert set(Notification.objects.filter(status="expired").values_list("pk", flat=True)) == made
     assert WebhookEvent.objects.count() == 7
 
@@ -92,9 +96,9 @@ def test_concurrent_expiry_runs_never_expire_one_notification_twice() -> None:
     Notification.objects.bulk_create(
         NotificationFactory.build(service=service, recipient=recipient, deadline=past) for _ in range(300)
     )
-    counts = in_threads([lambda: notifications_expire_overdue(batch_size=10)] * 4)
+    counts = in_threads([lambda: notifications_sweep(batch_size=10)] * 4)
 
-    assert sum(counts) == 300
+    assert sum(count.expired for count in counts) == 300
     assert Notification.objects.filter(status="expired").count() == 300
     events = WebhookEvent.objects.filter(event_type="notification.expired")
     assert events.count() == 300

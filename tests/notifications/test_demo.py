@@ -34,15 +34,19 @@ def test_the_demo_seeds_questions_and_its_curl_line_answers_one(
     demo.seed(context)
     lines = demo.seed(context)  # twice, as two `make run`s would
 
-    assert Notification.objects.filter(status="pending").count() == 6
+    assert Notification.objects.filter(status="pending").count() == 9
     assert Notification.objects.filter(status="responded").count() == 2
+    shared = Notification.objects.get(title=demo.SHARED["title"])
+    assert shared.recipient_usernames() == [person.username, "sam"]
+    assert Notification.objects.get(title=demo.DEFAULTS["title"]).on_deadline is not None
+    assert Notification.objects.get(title=demo.ESCALATES["title"]).escalate["recipients"] == ["sam"]
     curl = shlex.split(next(line for line in lines if "client/respond" in line).split("answer one:")[1])
     body = json.loads(curl[curl.index("-d") + 1])
     response = api.as_(context["user_token"]).post("/api/v1/client/respond", body)
     assert response.status_code == 200, response.content
 
     demo.seed(context)  # the answered approval is replaced by a fresh one to answer
-    assert Notification.objects.filter(status="pending").count() == 6
+    assert Notification.objects.filter(status="pending").count() == 9
 
 
 def test_make_runs_seed_gives_alex_an_inbox_with_every_response_type_and_prints_the_emails(

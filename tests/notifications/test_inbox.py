@@ -549,3 +549,35 @@ def test_of_concurrent_inbox_and_api_answers_exactly_one_wins() -> None:
     assert outcomes.count(303) + outcomes.count(200) == 1, outcomes
     assert all(outcome in (200, 303, 409) for outcome in outcomes), outcomes
     assert WebhookEvent.objects.filter(subject_id=notification.pk).count() == 1
+
+
+def test_a_default_outcome_shows_from_the_deadline_on_before_the_sweep(browser: Client, person: Any) -> None:
+    notification = NotificationFactory(
+        recipient=person,
+        deadline=timezone.now() + timedelta(hours=1),
+        actions=[
+            {
+                "id": "publish",
+                "label": "Publish",
+                "response_type": "binary",
+                "options": {"true_label": "Publish now", "false_label": "Hold"},
+            }
+        ],
+        on_deadline={"action_id": "publish", "response_data": True},
+    )
+    open_page = text(browser.get(page(notification)))
+    assert "the default answer is recorded" in open_page
+
+    Notification.objects.filter(pk=notification.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    shown = text(browser.get(page(notification)))
+
+    assert "Decided by default at the deadline" in shown
+    assert "Publish now" in shown
+    assert "Send answer" not in shown
+
+
+def test_an_escalated_notification_names_who_it_now_waits_for(browser: Client, person: Any) -> None:
+    notification = NotificationFactory(recipient=person, recipients=[UserFactory(username="sam")])
+    Notification.objects.filter(pk=notification.pk).update(escalated_at=timezone.now())
+
+    assert "it now waits for " + person.username + ", sam." in text(browser.get(page(notification)))

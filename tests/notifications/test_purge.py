@@ -17,8 +17,8 @@ from notifications.models import Notification
 from notifications.services import (
     notification_invalidate,
     notification_respond,
-    notifications_expire_overdue,
     notifications_purge,
+    notifications_sweep,
 )
 from tests.concurrency import in_threads
 from tests.factories import DeliveryAttemptFactory
@@ -47,7 +47,7 @@ def responded(age: timedelta) -> Notification:
 def expired(age: timedelta) -> Notification:
     notification = NotificationFactory(deadline=timezone.now() + timedelta(hours=1))
     Notification.objects.filter(pk=notification.pk).update(deadline=timezone.now() - timedelta(seconds=1))
-    notifications_expire_overdue()
+    notifications_sweep()
     return aged(notification, "expired_at", age)
 
 

@@ -80,6 +80,7 @@ def test_a_valid_answer_is_recorded_with_its_webhook(
         "response_data": stored,
         "responded_at": body["responded_at"],
         "responder": {"id": person.pk, "username": person.username},
+        "defaulted": False,
         "metadata": {"ticket": "T-1"},
     }
 

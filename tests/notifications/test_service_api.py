@@ -354,6 +354,7 @@ def test_get_shows_the_notification_then_its_answer(service_api: Api, person_api
         "response_data": False,
         "responded_at": answered["responded_at"],
         "responder": {"id": person.pk, "username": person.username},
+        "defaulted": False,
     }
 
 

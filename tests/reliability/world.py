@@ -65,7 +65,7 @@ def execution(
 def notification(world: Tenant, *, actions: list[dict[str, Any]] | None = None) -> Notification:
     return notification_create(
         service=world.service,
-        recipient=world.person,
+        recipients=[world.person],
         title="Approve the refund?",
         actions=actions or [APPROVE],
         metadata={"ticket": "T-1"},
