@@ -302,7 +302,7 @@ def test_the_notification_service_emails_the_recipient(smtp: SmtpServer) -> None
     person = UserFactory(email="sam@example.com")
     notification = notification_create(
         service=ServiceFactory(name="crm-assistant"),
-        recipient=person,
+        recipients=[person],
         title="Call back?",
         actions=[{"id": "ok", "label": "OK", "response_type": "simple"}],
     )
