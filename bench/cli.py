@@ -50,12 +50,29 @@ def int_list(value: str) -> list[int]:
     return numbers
 
 
+SCALE_PARTS = ("admin", "reads", "commands")
+
+
+def scale_parts(value: str) -> list[str]:
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = sorted(set(parts) - set(SCALE_PARTS))
+    if not parts or unknown:
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(SCALE_PARTS)}, got {value!r}")
+    return parts
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="make bench BENCH_ARGS=...",
         description="Throughput of the hot paths against a floor, and the admin and commands at scale.",
     )
     parser.add_argument("--only", choices=["http", "scale"], help="run one part only (default: both)")
+    parser.add_argument(
+        "--scale",
+        type=scale_parts,
+        default=list(SCALE_PARTS),
+        help=f"scale parts to run, comma-separated (default: all of {','.join(SCALE_PARTS)})",
+    )
     parser.add_argument("--rows", type=int_list, default=[10_000, 1_000_000], help="scale sizes, e.g. 10000")
     parser.add_argument("--connections", type=int_list, default=[8, 64], help="wrk connections per level")
     parser.add_argument(
