@@ -162,7 +162,8 @@ def test_create_bot_without_allow_warns_that_every_action_is_refused() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:9000/hooks", "https://10.1.2.3/hooks", "http://localhost/hooks", "http://[::1]/"]
+    "url",
+    ["http://127.0.0.1:9000/hooks", "https://10.1.2.3/hooks", "http://localhost/hooks", "http://[::1]/"],
 )
 def test_create_service_warns_of_a_private_callback(settings: Settings, url: str) -> None:
     settings.OUTBOUND_ALLOW_PRIVATE = False
@@ -174,7 +175,11 @@ def test_create_service_warns_of_a_private_callback(settings: Settings, url: str
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("url", "allow_private"),
-    [("https://93.184.215.14/hooks", False), ("https://crm.example/hooks", False), ("http://127.0.0.1/", True)],
+    [
+        ("https://93.184.215.14/hooks", False),
+        ("https://crm.example/hooks", False),
+        ("http://127.0.0.1/", True),
+    ],
 )
 def test_create_service_does_not_warn_of_a_public_or_allowed_callback(
     settings: Settings, url: str, allow_private: bool
