@@ -21,7 +21,7 @@ import time
 import uuid
 from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -83,10 +83,13 @@ class OperatorCommand(BaseCommand):
     def handle(self, *args: Any, as_json: bool = False, **options: Any) -> None:
         self.as_json = as_json
         refused: tuple[type[Exception], ...] = (ApiError, *self.refused)
-        try:
-            report = self.operate(*args, **options)
-        except refused as error:
-            raise CommandError(str(error)) from None
+        # With --json, whatever else writes to sys.stdout (DEBUG's console e-mails, say) goes to
+        # stderr: `self.stdout` was bound to the real stdout before, and writes only the object.
+        with redirect_stdout(sys.stderr) if as_json else nullcontext():
+            try:
+                report = self.operate(*args, **options)
+            except refused as error:
+                raise CommandError(str(error)) from None
         if report is None:
             return
         if as_json:
