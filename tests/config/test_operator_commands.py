@@ -379,3 +379,23 @@ def test_every_printed_hint_runs_as_printed(settings: Settings, cli_env: dict[st
         assert (ROOT / args[0]).exists()
         result = subprocess.run(args, cwd=ROOT, env=cli_env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{hint}\n{result.stderr}"
+
+
+def readme_command_lines() -> list[list[str]]:
+    """Every `.venv/bin/python manage.py ...` the README's shell blocks show, as arguments."""
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    found = []
+    for line in text.splitlines():
+        for part in line.split("|"):
+            words = shlex.split(part.split("#")[0]) if MANAGE in part else []
+            if words[:2] == [".venv/bin/python", "manage.py"] and words[2:]:
+                found.append(words[2:])
+    return found
+
+
+def test_the_readme_shows_every_operator_command_it_names_with_arguments_they_take() -> None:
+    shown = readme_command_lines()
+    assert {"create_service", "create_bot", "issue_token", "purge_data"} <= {args[0] for args in shown}
+    for name, *args in shown:
+        parser = command(name).create_parser("manage.py", name)
+        parser.parse_args(args)  # a CommandError here is a README line that would not run
