@@ -312,6 +312,7 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         (["deliver_webhooks", "--once", "--poll-interval", "nan"], "not a number of seconds"),
         (["seed_demo", "--base-url", "localhost:8000"], "not an http(s) URL"),
         (["run_demo", "--port", "0"], "is not a port"),
+        (["run_demo", "--host", "not a host"], "is not a host name"),
         (["expire_notifications", "--no-such-option"], "unrecognized arguments"),
     ],
 )

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from argparse import ArgumentTypeError
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
@@ -39,7 +40,7 @@ from django.db import connections
 
 from config.accounts.management.commands.seed_demo import DEMO_SERVICE
 from config.accounts.models import Service
-from config.commands import OperatorCommand, Report
+from config.commands import OperatorCommand, Report, http_url
 from config.outbound.demo_receiver import SECRET_VARIABLE
 from config.outbound.management.commands.deliver_webhooks import _stop_on_signals
 
@@ -165,6 +166,10 @@ class Command(OperatorCommand):
         if port == receiver_port:
             raise CommandError("The server and the receiver need two different ports.")
         base_url = f"http://{host}:{port}"
+        try:
+            http_url(base_url)
+        except ArgumentTypeError:
+            raise CommandError(f"--host {host!r} is not a host name or an IP address") from None
         callback_url = f"http://127.0.0.1:{receiver_port}/webhooks"
         seeded = StringIO()
         call_command(
