@@ -14,6 +14,7 @@ standard error while it is a terminal (`progress`), never with `--json`.
 import ipaddress
 import json
 import logging
+import math
 import os
 import socket
 import sys
@@ -156,7 +157,7 @@ class ProgressLine:
         self.out = out
         self.noun = noun
         self.done = 0
-        self.shown_at = -PROGRESS_SECONDS
+        self.shown_at = -math.inf
         self.shown = False
 
     def add(self, count: int) -> None:

@@ -119,6 +119,6 @@ def purge_in_batches(
             if not batch:
                 return total
             done = purge(batch)
-        total += done
+            total += done
         if on_progress is not None:
             on_progress(done)
