@@ -25,8 +25,8 @@ class Command(OperatorCommand):
     def operate(self, *, name: str, callback_url: str | None, **options: Any) -> Report:
         if callback_url and not settings.OUTBOUND_ALLOW_PRIVATE and reaches_private_address(callback_url):
             self.warn(
-                f"{callback_url} is a private address: its webhooks will be refused "
-                "unless OUTBOUND_ALLOW_PRIVATE is true (tests and local demos only)"
+                f"{callback_url} points to a loopback or private address: its webhooks will be "
+                "refused unless OUTBOUND_ALLOW_PRIVATE is true (tests and local demos only)"
             )
         try:
             service, issued = service_create(name=name, callback_url=callback_url or "")
