@@ -370,10 +370,10 @@ def explain(sql: str, params: Any) -> dict[str, Any]:
         "shared_read": plan["Plan"].get("Shared Read Blocks", 0),
         "scans": sorted(
             {
-                f"{node['Node Type']} on {node['Relation Name']}"
+                " on ".join(filter(None, [node["Node Type"], node.get("Relation Name")]))
                 + (f" ({node['Index Name']})" if "Index Name" in node else "")
                 for node in nodes
-                if "Relation Name" in node
+                if "Relation Name" in node or "Index Name" in node
             }
         ),
         "seq_scans": sorted(

@@ -35,11 +35,7 @@ from notifications.inbox.words import (
     plural,
 )
 from notifications.models import Notification, NotificationStatus
-from notifications.selectors import (
-    notification_get_for_recipient,
-    notifications_for_inbox,
-    notifications_waiting_count,
-)
+from notifications.selectors import INBOX_COUNT_AT_LEAST, InboxRows, notification_get_for_recipient
 from notifications.services import notification_respond, person_authenticate
 from notifications.views import RespondApi
 
@@ -160,7 +156,7 @@ class ListView(InboxLoginRequired, View):
                 message="Questions can be filtered by waiting, answered, expired or withdrawn.",
             )
         now = timezone.now()
-        rows = notifications_for_inbox(user=request.user, now=now, status=status)
+        rows = InboxRows(user=request.user, now=now, status=status, count_to=_count_to(request.GET.get("page")))
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         tabs = [
             {"status": None, "label": "All", "current": status is None},
@@ -175,10 +171,21 @@ class ListView(InboxLoginRequired, View):
             "status": status,
             "status_word": STATUS_WORDS.get(status or "", ""),
             "tabs": tabs,
-            "waiting": notifications_waiting_count(user=request.user, now=now),
+            "waiting": rows.waiting,
+            "more_pages": rows.count_capped,
             "now": now,
         }
         return render(request, "inbox/list.html", context)
+
+
+def _count_to(page: str | None) -> int | None:
+    """How far the list must count to number the page asked for (None: all of it). A page that is
+    no number is the first; one below 1 is the last (Paginator.get_page), which needs every row."""
+    try:
+        number = int(page or 1)
+    except ValueError:
+        number = 1
+    return max(INBOX_COUNT_AT_LEAST, number * PAGE_SIZE) if number >= 1 else None
 
 
 def _row(notification: Notification, *, now: Any) -> dict[str, Any]:
