@@ -185,9 +185,8 @@ def _closed_at(now: datetime) -> Q:
     return ~Q(status=NotificationStatus.PENDING) | Q(deadline__lte=now)
 
 
-# The inbox counts a person's rows up to the end of the page asked for, and at least this far:
-# enough to say "page 3 of 20" exactly in an inbox of up to 20 pages, and "of 21 or more" past
-# that, without reading a million rows to number the pages (docs/decisions.md).
+# The whole inbox (unfiltered) is counted at least this far, from the recipient rows' index
+# alone: "page 3 of 20" is exact in an inbox of up to 20 pages (docs/decisions.md).
 INBOX_COUNT_AT_LEAST = 1000
 
 
@@ -199,8 +198,11 @@ class InboxRows:
 
     Two queries, each one index range whatever the person's history: the open ones are found
     among the pending rows (notif_pending), and the others by walking the person's recipient rows
-    newest first (nrecip_user_recent), stopping at the page's end. `count` stops one row past
-    `count_to` (None: counts everything); `count_capped` says whether it stopped there.
+    newest first (nrecip_user_recent), stopping at the page's end.
+
+    `count` goes one row past `count_to` (the end of the page asked for; None: to the end), the
+    whole inbox's at least INBOX_COUNT_AT_LEAST: numbering a million rows' pages would read them
+    all, and a filtered count reads each row it passes. `count_capped` says it stopped early.
     """
 
     user: Any
@@ -238,24 +240,33 @@ class InboxRows:
     def _open_shown(self) -> int:
         return self.waiting if self.status in (None, NotificationStatus.PENDING) else 0
 
+    @property
+    def _count_limit(self) -> int | None:
+        if self.count_to is None or self.status == NotificationStatus.PENDING:
+            return None
+        return max(self.count_to, INBOX_COUNT_AT_LEAST) if self.status is None else self.count_to
+
     def _capped(self, rows: QuerySet[Any]) -> int:
-        return rows.count() if self.count_to is None else rows[: self.count_to + 1].count()
+        limit = self._count_limit
+        return rows.count() if limit is None else rows[: limit + 1].count()
 
     @cached_property
     def _count(self) -> int:
         if self.status == NotificationStatus.PENDING:
             return self.waiting
         if self.status is None:
-            # Open or not, every recipient row is one: counted from the index alone.
-            return self._capped(NotificationRecipient.objects.filter(user=self.user).values("pk"))
-        return self._open_shown + self._capped(self._closed().values("pk"))
+            # Open or not, every recipient row is one: counted from its index alone, in its order.
+            links = NotificationRecipient.objects.filter(user=self.user)
+            return self._capped(links.order_by("-notification_created_at", "-notification_id").values("pk"))
+        return self._capped(self._closed().values("pk"))
 
     def count(self) -> int:
         return self._count
 
     @property
     def count_capped(self) -> bool:
-        return self.count_to is not None and self._count > self.count_to
+        limit = self._count_limit
+        return limit is not None and self._count > limit
 
     def __getitem__(self, window: slice) -> list[Notification]:
         start, stop = window.start or 0, window.stop

@@ -35,7 +35,7 @@ from notifications.inbox.words import (
     plural,
 )
 from notifications.models import Notification, NotificationStatus
-from notifications.selectors import INBOX_COUNT_AT_LEAST, InboxRows, notification_get_for_recipient
+from notifications.selectors import InboxRows, notification_get_for_recipient
 from notifications.services import notification_respond, person_authenticate
 from notifications.views import RespondApi
 
@@ -156,8 +156,12 @@ class ListView(InboxLoginRequired, View):
                 message="Questions can be filtered by waiting, answered, expired or withdrawn.",
             )
         now = timezone.now()
-        rows = InboxRows(user=request.user, now=now, status=status, count_to=_count_to(request.GET.get("page")))
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = InboxRows(
+            user=request.user, now=now, status=status, count_to=_count_to(request.GET.get("page"))
+        )
+        # A Paginator asks its rows only for count() and slices, which InboxRows answers.
+        paginator: Paginator[Notification] = Paginator(cast(Any, rows), PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
         tabs = [
             {"status": None, "label": "All", "current": status is None},
             *(
@@ -179,13 +183,13 @@ class ListView(InboxLoginRequired, View):
 
 
 def _count_to(page: str | None) -> int | None:
-    """How far the list must count to number the page asked for (None: all of it). A page that is
-    no number is the first; one below 1 is the last (Paginator.get_page), which needs every row."""
+    """The end of the page asked for, as far as the list must count (None: all of it). A page that
+    is no number is the first; one below 1 is the last (Paginator.get_page), which needs every row."""
     try:
         number = int(page or 1)
     except ValueError:
         number = 1
-    return max(INBOX_COUNT_AT_LEAST, number * PAGE_SIZE) if number >= 1 else None
+    return number * PAGE_SIZE if number >= 1 else None
 
 
 def _row(notification: Notification, *, now: Any) -> dict[str, Any]:
