@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -348,7 +349,11 @@ def measure_delivery_log(*, owners: Any, rows: int, repeat: int) -> dict[str, An
             f"{_database_ms(timing['explain'])} ms in the database, seq scans {_seq_scans(timing['explain'])}"
         )
     result["replay"] = replay_failed(client=api)
-    log(f"  bulk replay: {result['replay']}")
+    replay = result["replay"]
+    log(
+        f"  bulk replay: status {replay['status']}, {replay['queued']} queued in {replay['ms']} ms, "
+        f"statements {replay['statement_ms']}"
+    )
     return result
 
 
@@ -362,7 +367,9 @@ def replay_failed(*, client: Client) -> dict[str, Any]:
         client.post(f"{EVENTS}/replay", data=body, content_type="application/json")
         transaction.set_rollback(True)
     explained = [
-        explain(sql, params) for sql, params in statements if sql.lstrip().upper().startswith("SELECT")
+        explain(item.sql, item.params)
+        for item in statements
+        if item.sql.lstrip().upper().startswith("SELECT")
     ]
     with _recorded() as statements:
         started = time.perf_counter()
@@ -373,7 +380,8 @@ def replay_failed(*, client: Client) -> dict[str, Any]:
         "ms": round(elapsed, 1),
         "queued": response.json().get("queued") if response.status_code == 202 else None,
         "statements": len(statements),
-        "sql": [sql[:300] for sql, _ in statements[:3]],
+        # What each statement took (the selection of a batch, its UPDATE), in order.
+        "statement_ms": [(item.sql.split(" ", 1)[0], item.ms) for item in statements],
         "explain": explained,
     }
 
@@ -381,14 +389,26 @@ def replay_failed(*, client: Client) -> dict[str, Any]:
 # --- EXPLAIN ----------------------------------------------------------------------------------
 
 
+@dataclass
+class Statement:
+    sql: str
+    params: Any
+    ms: float = 0.0
+
+
 @contextmanager
-def _recorded() -> Iterator[list[tuple[str, Any]]]:
-    """Every statement run meanwhile, with its parameters."""
-    statements: list[tuple[str, Any]] = []
+def _recorded() -> Iterator[list[Statement]]:
+    """Every statement run meanwhile, with its parameters and its time as the client saw it."""
+    statements: list[Statement] = []
 
     def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        statements.append((sql, params))
-        return execute(sql, params, many, context)
+        statement = Statement(sql=sql, params=params)
+        statements.append(statement)
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            statement.ms = round((time.perf_counter() - started) * 1000, 2)
 
     with connection.execute_wrapper(record):
         yield statements
@@ -437,9 +457,10 @@ def explain_request(*, client: Client, url: str) -> list[dict[str, Any]]:
     with _recorded() as statements:
         client.get(url)
     return [
-        explain(sql, params)
-        for sql, params in statements
-        if sql.lstrip().upper().startswith("SELECT") and any(f'"{table}"' in sql for table in BIG_TABLES)
+        explain(item.sql, item.params)
+        for item in statements
+        if item.sql.lstrip().upper().startswith("SELECT")
+        and any(f'"{table}"' in item.sql for table in BIG_TABLES)
     ]
 
 
