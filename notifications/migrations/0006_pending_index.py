@@ -5,9 +5,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """Every pending row by deadline, those without one included: the inbox's open ones and its
-    count come from it too, not only the expiry sweep. Added before the narrower one goes, so the
-    sweep always has one."""
+    """Every pending row by deadline, those without one included, with its id: the inbox's open
+    ones and its count come from it too, not only the expiry sweep. Added before the narrower one
+    goes, so the sweep always has one."""
 
     dependencies = [
         ('accounts', '0002_encrypted_webhook_secrets_and_rotation'),
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='notification',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['deadline'], name='notif_pending'),
+            index=models.Index(condition=models.Q(('status', 'pending')), fields=['deadline'], include=('id',), name='notif_pending'),
         ),
         migrations.RemoveIndex(
             model_name='notification',
