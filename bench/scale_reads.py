@@ -467,6 +467,8 @@ def explain_request(*, client: Client, url: str) -> list[dict[str, Any]]:
 def _time_page(*, client: Client, url: str, repeat: int) -> dict[str, Any]:
     """probes.time_get's median wall time, with the CPU this process spent per request (on a
     shared machine the wall time also counts the waits for a core) and the SQL explained."""
+    # A first request pays the one-time costs (templates, the plans of a new connection).
+    client.get(url)
     started = time.process_time()
     timing = probes.time_get(client=client, url=url, repeat=repeat, cold=False)
     timing["cpu_ms"] = round((time.process_time() - started) * 1000 / (repeat + 1), 1)
@@ -495,6 +497,7 @@ def measure(*, owners: Any, rows: int, repeat: int) -> dict[str, Any]:
             figures[name] = timing["median_ms"] if timing["status"] == 200 else None
             figures[f"{name}_db"] = _database_ms(timing["explain"])
             figures[f"{name}_cpu"] = timing["cpu_ms"]
+            figures[f"{name}_min"] = timing["min_ms"] if timing["status"] == 200 else None
     log_pages = [timing for name, timing in delivery_log["pages"].items() if name != "log_detail"]
     figures["log_slowest_db"] = max(_database_ms(timing["explain"]) for timing in log_pages)
     figures["log_seq_scans"] = len({table for timing in log_pages for table in _seq_scans(timing["explain"])})
@@ -506,14 +509,18 @@ def measure(*, owners: Any, rows: int, repeat: int) -> dict[str, Any]:
 
 def checks(levels: dict[str, Any]) -> dict[str, Any]:
     """The inbox's growth from the smallest size to the largest (goal 2x), and the delivery log's
-    slowest page in the database (goal 10 ms) with no sequential scan of a big table."""
+    slowest page in the database (goal 10 ms) with no sequential scan of a big table.
+
+    Growth compares each page's fastest request: on a shared machine other work only ever adds
+    to a request's time, so the fastest of a few is the least disturbed (the medians are in the
+    table)."""
     figures = [level["figures"] for level in levels.values() if "log_slowest_db" in level.get("figures", {})]
     if not figures:
         return {}
     found: dict[str, Any] = {}
     if len(figures) > 1:
         for name in inbox_pages(rows=2):
-            first, last = figures[0].get(name), figures[-1].get(name)
+            first, last = figures[0].get(f"{name}_min"), figures[-1].get(f"{name}_min")
             if first and last:
                 growth = round(last / first, 2)
                 found[f"{name}_growth"] = {

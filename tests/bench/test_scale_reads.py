@@ -78,7 +78,10 @@ def _level(**figures: Any) -> dict[str, Any]:
 
 def test_the_checks_compare_the_largest_size_with_the_smallest() -> None:
     checks = scale_reads.checks(
-        {"10000": _level(inbox_first=20.0), "1000000": _level(inbox_first=50.0, log_slowest_db=12.0)}
+        {
+            "10000": _level(inbox_first=25.0, inbox_first_min=20.0),
+            "1000000": _level(inbox_first=40.0, inbox_first_min=50.0, log_slowest_db=12.0),
+        }
     )
     assert checks["inbox_first_growth"] == {"value": 2.5, "goal": 2.0, "meets_goal": False}
     assert checks["log_slowest_db"]["meets_goal"] is False
