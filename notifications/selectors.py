@@ -211,20 +211,21 @@ class InboxRows:
     count_to: int | None = None
 
     def _readable(self) -> QuerySet[Notification]:
-        return Notification.objects.select_related("service", "responder")
+        return notifications_readable_by(user=self.user).select_related("service", "responder")
 
     def _open(self) -> QuerySet[Notification]:
         return (
             self._readable()
-            .filter(open_at(self.now), recipient_links__user=self.user)
+            .filter(open_at(self.now))
             .order_by(F("deadline").asc(nulls_last=True), "-created_at", "-id")
         )
 
     def _closed(self) -> QuerySet[Notification]:
-        condition = Q(recipient_links__user=self.user) & _closed_at(self.now)
+        condition = _closed_at(self.now)
         if self.status is not None:
             condition &= _status_condition(self.status, self.now)
-        # Ordered by the recipient row's copy of created_at, so that the walk is the index's.
+        # Ordered by the recipient row's copy of created_at (the ordering reuses the readers'
+        # join), so that the walk is the index's.
         return (
             self._readable()
             .filter(condition)
