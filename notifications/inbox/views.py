@@ -40,6 +40,7 @@ from notifications.services import notification_respond, person_authenticate
 from notifications.views import RespondApi
 
 PAGE_SIZE = 50
+MAX_COUNTED_PAGE = 1_000_000
 LOGIN_PATH = "/inbox/login/"
 
 
@@ -184,12 +185,13 @@ class ListView(InboxLoginRequired, View):
 
 def _count_to(page: str | None) -> int | None:
     """The end of the page asked for, as far as the list must count (None: all of it). A page that
-    is no number is the first; one below 1 is the last (Paginator.get_page), which needs every row."""
+    is no number is the first; one below 1, or past any list's end, is the last
+    (Paginator.get_page), which needs every row (and no LIMIT beyond the database's integers)."""
     try:
         number = int(page or 1)
     except ValueError:
         number = 1
-    return number * PAGE_SIZE if number >= 1 else None
+    return number * PAGE_SIZE if 1 <= number <= MAX_COUNTED_PAGE else None
 
 
 def _row(notification: Notification, *, now: Any) -> dict[str, Any]:

@@ -277,6 +277,7 @@ def test_a_big_inbox_is_counted_only_as_far_as_the_page_asked_for(
     # Past the end, and below 1: the last page, counted to the end.
     assert "Page 4 of 4<" in text(browser.get(INBOX, {"page": "9"}))
     assert "Page 4 of 4<" in text(browser.get(INBOX, {"page": "0"}))
+    assert "Page 4 of 4<" in text(browser.get(INBOX, {"page": "9" * 30}))
     # A filtered list counts to the end of the page asked for only.
     filtered = text(browser.get(INBOX, {"status": "invalidated"}))
     assert '<span class="muted">Page 1</span>' in filtered
