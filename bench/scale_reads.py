@@ -23,6 +23,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
 
@@ -53,19 +54,20 @@ def _execute(sql: str, params: dict[str, Any] | None = None) -> int:
         return cursor.rowcount
 
 
-def _vacuum(*models: type) -> None:
+def _vacuum(*models: type[Model]) -> None:
     """What autovacuum would have done by then: statistics, and the visibility map that lets an
     index-only scan skip the heap."""
     for model in models:
-        _execute(f"VACUUM ANALYZE {model._meta.db_table}")  # type: ignore[attr-defined]
+        _execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
 
 @contextmanager
-def _indexes_built_after(*models: type) -> Iterator[None]:
+def _indexes_built_after(*models: type[Model]) -> Iterator[None]:
     """Bulk inserts without the tables' secondary indexes, which are then built once each, from
-    sorted rows: several times faster than keeping five B-trees up to date a row at a time (and
-    the indexes come out as a REINDEX leaves them). Primary keys and unique constraints stay."""
-    tables = [model._meta.db_table for model in models]  # type: ignore[attr-defined]
+    sorted rows: faster than keeping five B-trees up to date a row at a time (a million
+    notifications and their recipients: 143-177 s here, 260 s before), and the indexes come out
+    as a REINDEX leaves them. Primary keys and unique constraints stay."""
+    tables = [model._meta.db_table for model in models]
     with connection.cursor() as cursor:
         cursor.execute(
             """
