@@ -93,11 +93,11 @@ class Notification(models.Model):
             # The first recipient's notifications (admin search, a user's deletion); a person's own
             # lists go through NotificationRecipient.
             models.Index(F("recipient"), F("created_at").desc(), F("id").desc(), name="notif_inbox"),
-            # The expiry sweep: pending rows by deadline, and nothing else.
+            # Pending rows by deadline (those without one last), and nothing else: the expiry sweep
+            # (due ones), and a person's open ones at the top of the inbox and in its count (with
+            # the id, so that the count is read from the index and the recipients' alone).
             models.Index(
-                fields=["deadline"],
-                condition=Q(status="pending", deadline__isnull=False),
-                name="notif_pending_deadline",
+                fields=["deadline"], include=["id"], condition=Q(status="pending"), name="notif_pending"
             ),
             # The escalation sweep: pending rows not yet escalated, by when they escalate.
             models.Index(
