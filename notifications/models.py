@@ -96,9 +96,7 @@ class Notification(models.Model):
             # Pending rows by deadline (those without one last), and nothing else: the expiry sweep
             # (due ones), and a person's open ones at the top of the inbox and in its count (with
             # the id, so that the count is read from the index and the recipients' alone).
-            models.Index(
-                fields=["deadline"], include=["id"], condition=Q(status="pending"), name="notif_pending"
-            ),
+            models.Index(fields=["deadline", "id"], condition=Q(status="pending"), name="notif_pending"),
             # The escalation sweep: pending rows not yet escalated, by when they escalate.
             models.Index(
                 fields=["escalate_at"],

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='notification',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['deadline'], include=('id',), name='notif_pending'),
+            index=models.Index(condition=models.Q(('status', 'pending')), fields=['deadline', 'id'], name='notif_pending'),
         ),
         migrations.RemoveIndex(
             model_name='notification',
