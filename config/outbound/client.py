@@ -10,14 +10,20 @@
   when the deadline passes. (Name resolution is not covered: it is bounded by the resolver's own
   timeouts.) Once the status line and headers are in before the deadline, the status decides;
   the body is read as far as it got, at most the first 4 KiB.
-- One session per thread, whose connections are kept alive for OUTBOUND_KEEP_ALIVE_SECONDS of
-  idleness (a POST to a receiver just answered skips the TCP and TLS handshakes); see
-  `_KeptAliveMixin` for why that is short.
-- Unless OUTBOUND_ALLOW_PRIVATE is true, only public addresses are reached. requests-hardened
-  resolves the name once, refuses a non-public address and connects to exactly the address it
-  checked (so DNS rebinding and spellings such as `2130706433`, `0177.0.0.1` or `[::ffff:127.0.0.1]`
-  do not help); on top of its check we refuse what Python's `ipaddress` does not count as global
-  (IPv4-compatible and site-local IPv6 among them) and IP literals before any resolution.
+- urllib3 directly, not `requests` (whose sessions, adapters and response objects cost a local
+  POST several times the network's own work), with no retries: a POST is never sent twice.
+- One pool manager per thread, whose connections are kept alive for OUTBOUND_KEEP_ALIVE_SECONDS
+  of idleness (a POST to a receiver just answered skips the TCP and TLS handshakes); see
+  `_KeptAliveMixin` for why that is short. A connection goes back to its pool only with its
+  answer read to the end.
+- Unless OUTBOUND_ALLOW_PRIVATE is true, only public addresses are reached. requests-hardened's
+  filter (`ip_filter.get_ip_address`) resolves the name once and refuses a non-public address;
+  we connect to exactly the address it checked, with the URL's name in the Host header, SNI and
+  the certificate check (so DNS rebinding and spellings such as `2130706433`, `0177.0.0.1` or
+  `[::ffff:127.0.0.1]` do not help); on top of its check we refuse what Python's `ipaddress` does
+  not count as global (IPv4-compatible and site-local IPv6 among them) and IP literals before
+  any resolution. No proxy from the environment is used (it would connect out of the filter's
+  sight): urllib3 reads none.
 """
 
 import base64
@@ -294,7 +300,7 @@ class _Destination:
     # Where to connect: the checked address when the filter is on, else the URL's host.
     connect_host: str
     port: int
-    # The URL's host (and port, when it names one), for the Host header, SNI and the certificate.
+    # The URL's host, for SNI and the certificate; with its port, when it names one, the Host header.
     hostname: str
     host_header: str
     target: str
@@ -323,10 +329,10 @@ def _destination(url: str, *, allow_private: bool) -> _Destination:
         if literal is not None and not is_public_address(literal):
             raise InvalidIPAddress(literal)
         # requests-hardened's filter: one lookup, its own rule; then ours, on the same address,
-        # which is the one connected to (so a second lookup cannot answer differently).
+        # which is the one connected to (so a second lookup cannot answer differently). Its
+        # refusal is an OSError too (a `requests` exception): only the lookup's own are caught.
         try:
             checked, _ = get_ip_address(hostname.strip("[]"), port, allow_loopback=False)
-        # (Not OSError: requests-hardened's refusal is one.)
         except (socket.gaierror, TimeoutError, UnicodeError) as exc:
             raise _UnresolvedHost from exc
         if not is_public_address(checked):
