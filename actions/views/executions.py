@@ -105,7 +105,7 @@ class ExecutionCreateApi(ServiceApiView):
                 InvalidRequest(
                     "targetUrl must be an absolute http(s) URL: the URL must start with http:// or https://."
                 ),
-                InvalidRequest('kind: "survey" is not a valid choice.'),
+                InvalidRequest("kind: must be one of contact_form, newsletter, booking."),
             ),
             401: WIDGET_UNAUTHENTICATED,
             403: error_response(
@@ -243,7 +243,7 @@ class ExecutionResultApi(PublicApiView):
             400: error_response(
                 WIDGET,
                 "`INVALID_REQUEST`: the body is not what this route takes; the message names the field.",
-                InvalidRequest('result: "done" is not a valid choice.'),
+                InvalidRequest("result: must be one of success, failure, cancelled."),
             ),
             403: error_response(
                 WIDGET,
