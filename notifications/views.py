@@ -202,7 +202,12 @@ no sense, such as `min` above `max`, an unknown or inactive username, an unknown
         },
         examples=[
             *(
-                OpenApiExample(f"Ask: {response_type}", value=create_request(example), request_only=True)
+                OpenApiExample(
+                    f"Ask {response_type}",
+                    summary=f"Ask: {response_type}",
+                    value=create_request(example),
+                    request_only=True,
+                )
                 for response_type, example in TYPE_EXAMPLES.items()
             ),
             OpenApiExample(
@@ -212,7 +217,8 @@ no sense, such as `min` above `max`, an unknown or inactive username, an unknown
             ),
             *(
                 OpenApiExample(
-                    f"Created: {response_type}",
+                    f"Created {response_type}",
+                    summary=f"Created: {response_type}",
                     value=notification_body(example, answered=False),
                     response_only=True,
                     status_codes=["201"],
@@ -261,7 +267,8 @@ no sense, such as `min` above `max`, an unknown or inactive username, an unknown
 
 ANSWERED_EXAMPLES = [
     OpenApiExample(
-        f"Answered: {response_type}",
+        f"Answered {response_type}",
+        summary=f"Answered: {response_type}",
         value=notification_body(example, answered=True),
         response_only=True,
         status_codes=["200"],
@@ -563,7 +570,12 @@ service hears of it at least once.""",
         },
         examples=[
             *(
-                OpenApiExample(f"Answer: {response_type}", value=respond_request(example), request_only=True)
+                OpenApiExample(
+                    f"Answer {response_type}",
+                    summary=f"Answer: {response_type}",
+                    value=respond_request(example),
+                    request_only=True,
+                )
                 for response_type, example in TYPE_EXAMPLES.items()
             ),
             OpenApiExample("Answered", value=RESPONDED, response_only=True),
