@@ -94,9 +94,9 @@ class ConversationMessagesApi(ServiceApiView):
     @extend_schema(
         summary="Read a conversation's messages",
         description="Your service (service key) reads the messages of one conversation of its bot, "
-        "oldest first. A conversation is started by the first proposal for a visitor; when a "
-        "visitor posts an execution's result, an assistant message `<label> — done.` (or `— "
-        "failed.`, `— cancelled.`) is appended. No text from the visitor's post ever enters it.",
+        "oldest first. A proposal without `conversationId` starts a new conversation; when the "
+        "visitor's browser posts an execution's result, an assistant message `<label> — done.` (or "
+        "`— failed.`, `— cancelled.`) is appended. No text from that post ever enters it.",
         responses={
             200: ConversationMessagesSerializer,
             401: WIDGET_UNAUTHENTICATED,

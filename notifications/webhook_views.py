@@ -200,7 +200,7 @@ class WebhookEventReplayApi(ServiceApiView):
         summary="Send a webhook event again",
         description="Your service (service key) has one event sent again, with the same payload "
         "and the same `webhook-id` (so a receiver that deduplicates by it sees a repeat), signed "
-        "anew; it goes out through the delivery workers like any event, with its own retries. "
+        "anew; it goes out through the delivery workers like any event. "
         'Takes no body (or `{}`). 202 `{"queued": 1}`. An event whose payload was purged cannot '
         "be sent again: 409 `PAYLOAD_PURGED`.",
         parameters=[WEBHOOK_ID],

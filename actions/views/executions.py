@@ -224,7 +224,8 @@ class ExecutionResultApi(PublicApiView):
     @extend_schema(
         summary="Post the visitor's outcome (public)",
         description="The visitor's browser posts how the proposed action went. No credential: the "
-        "execution id is the capability. Any origin may call it (CORS, no credentials).\n\n"
+        "browser calls it with the execution id of the proposal. Any origin may call it (CORS, "
+        "without credentials).\n\n"
         "Checked in this order: 404 `NOT_FOUND` (not a UUID, no such execution, or an erased "
         "visitor's); 429 `RATE_LIMITED` beyond 5 posts an hour per bot and visitor, counted on "
         "every post that got past the 404, with `Retry-After` in whole seconds; 400 "
