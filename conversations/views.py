@@ -1,6 +1,6 @@
 """Widget family (`/v1`): bots and their allowlists, conversations' messages (contract 2)."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ BOT_EXAMPLE = OpenApiExample(
     },
     response_only=True,
 )
+BOT_PATH = OpenApiParameter("bot_id", str, OpenApiParameter.PATH, description="The bot's `botId`, a UUID.")
 BOT_NOT_FOUND = error_response(
     WIDGET, "`NOT_FOUND`: no such bot, or another service's.", NotFound(f"There is no bot {BOT_ID}.")
 )
@@ -41,6 +42,7 @@ class BotApi(ServiceApiView):
         description="Your service (service key) reads one of its bots: its name and the target "
         "patterns its proposals may point to. Another service's bot is a 404, exactly as if it did "
         "not exist.",
+        parameters=[BOT_PATH],
         responses={200: BotSerializer, 401: WIDGET_UNAUTHENTICATED, 404: BOT_NOT_FOUND},
         examples=[BOT_EXAMPLE],
     )
@@ -57,6 +59,7 @@ class BotApi(ServiceApiView):
         "a parsed URL (scheme, host, port), never as a string prefix. The new list applies at once, "
         "also to pending executions: a success posted for a target no longer allowed is refused.\n\n"
         "An invalid pattern is 400 `INVALID_REQUEST`, whose message quotes it; nothing is changed.",
+        parameters=[BOT_PATH],
         request=PatchSerializer,
         responses={
             200: BotSerializer,
@@ -97,6 +100,15 @@ class ConversationMessagesApi(ServiceApiView):
         "oldest first. A proposal without `conversationId` starts a new conversation; when the "
         "visitor's browser posts an execution's result, an assistant message `<label> — done.` (or "
         "`— failed.`, `— cancelled.`) is appended. No text from that post ever enters it.",
+        parameters=[
+            BOT_PATH,
+            OpenApiParameter(
+                "conversation_id",
+                str,
+                OpenApiParameter.PATH,
+                description="The `conversationId` of a proposal, a UUID.",
+            ),
+        ],
         responses={
             200: ConversationMessagesSerializer,
             401: WIDGET_UNAUTHENTICATED,

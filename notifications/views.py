@@ -10,7 +10,13 @@ from urllib.parse import urlencode
 from django.contrib.auth.models import User
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -306,6 +312,11 @@ DEFAULTED_EXAMPLE = OpenApiExample(
 )
 
 
+NOTIFICATION_PATH = OpenApiParameter(
+    "notification_id", str, OpenApiParameter.PATH, description="The `notification_id`, a UUID."
+)
+
+
 class NotificationDetailApi(ServiceApiView):
     class NotificationPatchInput(InputSerializer):
         status = StrictChoiceField(choices=[NotificationStatus.INVALIDATED.value])
@@ -315,6 +326,7 @@ class NotificationDetailApi(ServiceApiView):
 
     @extend_schema(
         operation_id="notification_get",
+        parameters=[NOTIFICATION_PATH],
         summary="Read a notification and its answer",
         description="Your service (service key) reads one of its notifications as it is now: "
         "`status` is `pending`, `responded`, `expired` or `invalidated`, and once answered, "
@@ -334,6 +346,7 @@ class NotificationDetailApi(ServiceApiView):
 
     @extend_schema(
         operation_id="notification_invalidate",
+        parameters=[NOTIFICATION_PATH],
         summary="Withdraw a pending notification",
         description="Your service (service key) withdraws a question nobody has answered yet: "
         '`{"status": "invalidated", "reason": "..."}` (the reason is optional, up to '
@@ -482,6 +495,7 @@ class ClientNotificationsApi(UserApiView):
 class ClientNotificationDetailApi(UserApiView):
     @extend_schema(
         operation_id="client_notification_get",
+        parameters=[NOTIFICATION_PATH],
         summary="Read one of my notifications",
         description="A person (user token) reads a notification they are a recipient of, in the "
         "same shape as the service reads it. Someone else's is 403 "

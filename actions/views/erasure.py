@@ -1,6 +1,6 @@
 """Widget family (`/v1`): a service erases one visitor of its bot (contract 8)."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,6 +27,15 @@ class VisitorErasureApi(ServiceApiView):
         "with zeros. Afterwards the visitor's executions answer 404, to reads and to result posts. "
         "Each erasure is recorded for the operator's audit (bot, time, counts, and that your "
         "service asked) with the visitor id only as a keyed digest.",
+        parameters=[
+            OpenApiParameter("bot_id", str, OpenApiParameter.PATH, description="The bot's `botId`, a UUID."),
+            OpenApiParameter(
+                "visitor_id",
+                str,
+                OpenApiParameter.PATH,
+                description="The `visitorId` the proposals named, 1 to 128 characters (URL-encoded).",
+            ),
+        ],
         responses={
             200: VisitorErasedSerializer,
             400: error_response(

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -55,6 +55,10 @@ PROPOSAL = {
     "targetUrl": "https://example.com/contact",
     "params": {"name": "Jane Doe", "email": "jane.doe@example.com", "phone": "+1 555 123 4567"},
 }
+BOT_PATH = OpenApiParameter("bot_id", str, OpenApiParameter.PATH, description="The bot's `botId`, a UUID.")
+EXECUTION_PATH = OpenApiParameter(
+    "execution_id", str, OpenApiParameter.PATH, description="The proposal's `executionId`, a UUID."
+)
 EXECUTION_NOT_FOUND = NotFound(f"There is no execution {EXECUTION_ID}.")
 
 
@@ -96,6 +100,7 @@ class ExecutionCreateApi(ServiceApiView):
         "is not an absolute http(s) URL); 403 `FORBIDDEN_TARGET` when `targetUrl` carries a user "
         "name or password or is not on the bot's allowlist; 404 for an unknown bot or conversation, "
         "or another service's.",
+        parameters=[BOT_PATH],
         request=ExecutionCreateInput,
         responses={
             201: ActionProposalSerializer,
@@ -158,6 +163,7 @@ class ExecutionDetailApi(ServiceApiView):
         "`contactMetadata` and `completedAt`. `result` is null while pending; `expired` when the "
         "operator expired it unanswered. `params` come back masked once masked (contact forms and "
         "newsletters, after the result or expiry).",
+        parameters=[BOT_PATH, EXECUTION_PATH],
         responses={
             200: ActionExecutionSerializer,
             401: WIDGET_UNAUTHENTICATED,
@@ -238,6 +244,7 @@ class ExecutionResultApi(PublicApiView):
         "`completedAt` are stored, a contact form's or newsletter's `params` are masked, and the "
         "assistant message `<label> — done.` (`— failed.`, `— cancelled.`) is appended to the "
         "conversation.",
+        parameters=[EXECUTION_PATH],
         request=ExecutionResultInput,
         responses={
             200: ActionResultAcceptedSerializer,

@@ -27,6 +27,12 @@ ACTION_ID = "refund-approved"
 BAD_ACTION_ID = ParameterInvalid(
     "The action id is not valid.", location="path.id", suggestion=ACTION_ID_SUGGESTION
 )
+ACTION_PATH = OpenApiParameter(
+    "action_id",
+    str,
+    OpenApiParameter.PATH,
+    description="Your action's id: `^[a-z0-9][a-z0-9_-]{0,63}$`, unique within your service.",
+)
 UNAUTHENTICATED = error_response(
     ACTIONS, "`auth_error`: no valid service key (missing, unknown or revoked).", Unauthenticated()
 )
@@ -59,6 +65,7 @@ class ActionApi(ServiceApiView):
 
     @extend_schema(
         operation_id="action_get",
+        parameters=[ACTION_PATH],
         summary="Read an action",
         description="Your service (service key) reads one of its actions as it is now, with its "
         "current `action_version`. Another service's action is `not_found`, as if it did not exist.",
@@ -78,6 +85,7 @@ class ActionApi(ServiceApiView):
 
     @extend_schema(
         operation_id="action_put",
+        parameters=[ACTION_PATH],
         summary="Create or update an action",
         description="Your service (service key) registers, under an id of its choosing "
         "(`^[a-z0-9][a-z0-9_-]{0,63}$`, unique within your service), the URL Loopback calls when "
@@ -217,13 +225,14 @@ class ActionTriggerApi(ServiceApiView):
             ),
         },
         parameters=[
+            ACTION_PATH,
             OpenApiParameter(
                 "Idempotency-Key",
                 location=OpenApiParameter.HEADER,
                 required=False,
                 description="1 to 255 printable ASCII characters (a UUID does): a retry with the same "
                 "key within 24 h gets the stored result, and nothing is sent again.",
-            )
+            ),
         ],
         examples=[
             OpenApiExample(

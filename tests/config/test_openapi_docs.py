@@ -86,6 +86,8 @@ def test_every_operation_has_one_family_tag_a_summary_and_a_description(schema: 
         assert operation.get("summary", "").strip(), name
         description = operation.get("description", "")
         assert len(description) > 80 and not DOCSTRING.match(description), name
+        for parameter in operation.get("parameters", []):
+            assert parameter.get("description", "").strip(), f"{name} {parameter['name']}"
     assert seen == FAMILY_TAGS
 
 
