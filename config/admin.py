@@ -327,6 +327,8 @@ class LoopbackAdminSite(admin.AdminSite):
     site_title = "Loopback"
     index_title = "Loopback administration"
     site_url = "/inbox/"
+    # The lists need the width: at 1280 px the sidebar left a list with filters about 630 px.
+    enable_nav_sidebar = False
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         base = admin_class or admin.ModelAdmin
