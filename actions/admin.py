@@ -9,7 +9,6 @@ page loads it after rendering) and cached briefly, and a CSV export streamed fro
 import contextlib
 import hashlib
 import uuid
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from django.contrib import admin, messages
@@ -64,6 +63,7 @@ from config.admin import (
     json_block,
     related_lookup_filter,
 )
+from config.api.timestamps import utc_stamp
 from conversations.models import Bot
 
 # A summary scans the whole filtered set; page views within this window reuse it.
@@ -183,13 +183,13 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
             match |= Q(pk=uuid.UUID(term))
         return queryset.filter(match), False
 
-    @admin.display(description="created (UTC)", ordering="created_at")
+    @admin.display(description="created", ordering="created_at")
     def created(self, obj: ContactSubmission) -> str:
-        return _timestamp(obj.created_at)
+        return utc_stamp(obj.created_at)
 
     @admin.display(description="completed")
     def completed(self, obj: ContactSubmission) -> str:
-        return _timestamp(obj.completed_at)
+        return utc_stamp(obj.completed_at)
 
     @admin.display(description="visitor id")
     def visitor(self, obj: ContactSubmission) -> SafeString:
@@ -427,10 +427,6 @@ class VisitorErasureAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         if obj.source == ErasureSource.STAFF:
             return f"staff {obj.staff_user}" if obj.staff_user else "a staff user (since deleted)"
         return "an operator (erase_visitor)"
-
-
-def _timestamp(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
 # ---------------------------------------------------------------------------------------------

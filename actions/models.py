@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.accounts.models import Service
+from config.api.timestamps import utc_stamp
 from conversations.models import Bot, Conversation
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class VisitorErasure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"erasure {self.pk} ({self.source}, {self.erased_at:%Y-%m-%d %H:%M})"
+        return f"erasure {self.pk} ({self.source}, {utc_stamp(self.erased_at)})"
 
 
 # ---------------------------------------------------------------------------------------------
