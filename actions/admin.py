@@ -458,18 +458,23 @@ class RecentTriggerInline(ReadOnlyTabularInline):
         "decision",
         "dry_run",
         "status",
-        "error_type",
+        "cause",
         "duration_ms",
         "idempotency_key",
     )
     show_change_link = True
 
-    @admin.display(description="error")
-    def error_type(self, obj: ActionTrigger) -> str:
-        return _error_type(obj.error)
+    @admin.display(description="why it failed")
+    def cause(self, obj: ActionTrigger) -> str:
+        return _cause(obj)
 
 
-def _error_type(error: Any) -> str:
+def _cause(trigger: ActionTrigger) -> str:
+    """Why a trigger failed: the cause recorded with it, else (a trigger recorded before causes
+    were, or one abandoned mid-send) its error's type; nothing for one that did not fail."""
+    if trigger.failure_cause:
+        return trigger.failure_cause
+    error = trigger.error
     if isinstance(error, dict) and isinstance(error.get("error"), dict):
         return str(error["error"].get("type", ""))
     return ""
@@ -522,7 +527,7 @@ class ActionTriggerAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, 
         "decision",
         "dry_run",
         "status",
-        "error_type",
+        "cause",
         "duration_ms",
     )
     list_select_related = ("action", "service")
@@ -545,20 +550,26 @@ class ActionTriggerAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, 
         "decision",
         "dry_run",
         "status",
+        "cause",
         "duration_ms",
         "idempotency_key",
+        "request_payload_block",
         "payload_sent_block",
         "error_block",
     )
 
-    @admin.display(description="error")
-    def error_type(self, obj: ActionTrigger) -> str:
-        return _error_type(obj.error)
+    @admin.display(description="why it failed")
+    def cause(self, obj: ActionTrigger) -> str:
+        return _cause(obj)
+
+    @admin.display(description="payload (as the service sent it)")
+    def request_payload_block(self, obj: ActionTrigger) -> SafeString | str:
+        return json_block(obj.request_payload) if obj.request_payload is not None else "None"
 
     @admin.display(description="payload sent")
     def payload_sent_block(self, obj: ActionTrigger) -> SafeString | str:
         return json_block(obj.payload_sent) if obj.payload_sent is not None else "-"
 
-    @admin.display(description="error")
+    @admin.display(description="error (as the API answered it)")
     def error_block(self, obj: ActionTrigger) -> SafeString | str:
         return json_block(obj.error) if obj.error is not None else "-"
