@@ -199,7 +199,7 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
             **self.admin_site.each_context(request),
             "title": "Invalidate notifications",
             "opts": self.opts,
-            "notifications": list(queryset.select_related("recipient")[:100]),
+            "notifications": list(queryset.select_related("recipient").prefetch_related("recipient_links")[:100]),
             "count": queryset.count(),
             "posted": posted,
             "reason_missing": reason_missing,
