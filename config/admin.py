@@ -167,24 +167,25 @@ def json_block(value: Any) -> SafeString:
     return format_html('<pre class="json-block">{}</pre>', text)
 
 
-def value_table(value: Any) -> SafeString:
+def value_table(value: Any, *, order: Sequence[str] = ()) -> SafeString:
     """A JSON value as people read it: an object as a table of its keys and values, a list of
-    objects as a table with a column per key (in the order they first appear), other lists one
-    item a line; nested values the same way, inside their cell; "none" for an empty one."""
+    objects as a table with a column per key, other lists one item a line; nested values the
+    same way, inside their cell; "none" for an empty one. Keys named in `order` come first, in
+    that order, the others as stored (PostgreSQL's jsonb keeps its own order, not the sender's)."""
     if isinstance(value, dict):
         if not value:
             return mark_safe('<span class="quiet">none</span>')
         rows = format_html_join(
             "",
             '<tr><th scope="row">{}</th><td>{}</td></tr>',
-            ((key, value_table(item)) for key, item in value.items()),
+            ((key, value_table(value[key], order=order)) for key in _ordered(value, order)),
         )
         return format_html('<table class="definition">{}</table>', rows)
     if isinstance(value, list):
         if not value:
             return mark_safe('<span class="quiet">none</span>')
         if all(isinstance(item, dict) for item in value):
-            columns = list(dict.fromkeys(key for item in value for key in item))
+            columns = _ordered({key: None for item in value for key in item}, order)
             head = format_html_join("", '<th scope="col">{}</th>', ((column,) for column in columns))
             body = format_html_join(
                 "",
@@ -194,7 +195,10 @@ def value_table(value: Any) -> SafeString:
                         format_html_join(
                             "",
                             "<td>{}</td>",
-                            ((value_table(item[column]) if column in item else "",) for column in columns),
+                            (
+                                (value_table(item[column], order=order) if column in item else "",)
+                                for column in columns
+                            ),
                         ),
                     )
                     for item in value
@@ -203,12 +207,19 @@ def value_table(value: Any) -> SafeString:
             return format_html(
                 '<table class="definition"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body
             )
-        return format_html_join(mark_safe("<br>"), "{}", ((value_table(item),) for item in value))
+        return format_html_join(
+            mark_safe("<br>"), "{}", ((value_table(item, order=order),) for item in value)
+        )
     if value is None:
-        return format_html("<code>null</code>")
+        return format_html("<code>{}</code>", "null")
     if isinstance(value, bool | int | float):
         return format_html("<code>{}</code>", json.dumps(value))
     return format_html("{}", value)
+
+
+def _ordered(keys: dict[str, Any], order: Sequence[str]) -> list[str]:
+    rank = {key: index for index, key in enumerate(order)}
+    return sorted(keys, key=lambda key: rank.get(key, len(rank)))
 
 
 def choice_filter(

@@ -39,6 +39,17 @@ from notifications.services import (
 
 BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 REASON_MAX_LENGTH = 500
+# How an action definition and its options read, left to right (contract 3's fields).
+DEFINITION_ORDER = (
+    "id",
+    "value",
+    "label",
+    "response_type",
+    "options",
+    "constraints",
+    "true_label",
+    "false_label",
+)
 # Webhook deliveries listed on a notification's page; a notification has one or two events.
 DELIVERIES_SHOWN = 10
 
@@ -136,7 +147,7 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
 
     @admin.display(description="actions")
     def actions_block(self, obj: Notification) -> SafeString:
-        return value_table(obj.actions)
+        return value_table(obj.actions, order=DEFINITION_ORDER)
 
     @admin.display(description="metadata")
     def metadata_block(self, obj: Notification) -> SafeString:
@@ -199,7 +210,9 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
             **self.admin_site.each_context(request),
             "title": "Invalidate notifications",
             "opts": self.opts,
-            "notifications": list(queryset.select_related("recipient").prefetch_related("recipient_links")[:100]),
+            "notifications": list(
+                queryset.select_related("recipient").prefetch_related("recipient_links")[:100]
+            ),
             "count": queryset.count(),
             "posted": posted,
             "reason_missing": reason_missing,
