@@ -16,7 +16,7 @@ from django.urls import reverse
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from tests.admin.factories import add_long_rows, build_world
+from tests.admin.factories import LONG_TITLE, add_long_rows, build_world
 from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 PASSWORD = "browser-test-password"
@@ -87,6 +87,16 @@ def test_every_admin_list_and_page_fits_a_1280_px_screen(live_server: LiveServer
                     page.screenshot(path=ARTIFACTS / f"too-wide-{name}.png", full_page=True)
                 elif path.endswith("/") and path.count("/") == 4:
                     page.screenshot(path=ARTIFACTS / f"at-1280-{name}.png", full_page=True)
+            # A value cut short in a list has its whole text on hover.
+            page.goto(f"{live_server.url}/admin/notifications/notification/")
+            cut = page.locator("#result_list td.field-title", has_text=LONG_TITLE[:40])
+            assert cut.get_attribute("title") == LONG_TITLE
+            assert (
+                page.locator("#result_list td.field-title", has_text="Approve the refund?").get_attribute(
+                    "title"
+                )
+                is None
+            )
         finally:
             browser.close()
     walked_lists = [path for path in pages if path.count("/") == 4]
