@@ -58,7 +58,15 @@ def test_rotation_asks_first_and_only_the_confirming_post_rotates(
 
     rotated = rotate_from_list(admin_client, world.service.pk, action=action)
     assert rotated.status_code == 200 and not unchanged()
-    assert 'class="secret"' in rotated.content.decode()
+    shown = rotated.content.decode()
+    assert 'class="secret"' in shown
+    # Each kind says how to use it, under each secret (the shared page's `about`).
+    about = re.compile(
+        r"listed by its prefix, <code>sk_[A-Za-z0-9_-]+…</code>"
+        if action == "rotate_key"
+        else r"until \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC, with the previous secret"
+    )
+    assert about.search(shown), shown
 
 
 def test_rotation_shows_a_working_new_key_once_and_revokes_the_old(
