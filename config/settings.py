@@ -224,6 +224,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times on the server's pages: one format, in UTC and saying so (config/locale_formats).
+FORMAT_MODULE_PATH = ["config.locale_formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

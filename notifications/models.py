@@ -147,7 +147,14 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} → {self.recipient_id} ({self.status})"
+        return f"{self.title} → {self.recipients_label()}"
+
+    def recipients_label(self) -> str:
+        """Who it asks, in a few words: the first recipient's username, and how many more
+        ("alex (+2 more)"). Reads the prefetched `recipient_links` when there are."""
+        more = len(self.recipient_links.all()) - 1
+        first = self.recipient.get_username()
+        return f"{first} (+{more} more)" if more > 0 else first
 
     def is_overdue(self, now: datetime) -> bool:
         return (
@@ -239,7 +246,7 @@ class NotificationRecipient(models.Model):
 
     def __str__(self) -> str:
         marker = " (escalated)" if self.escalated else ""
-        return f"{self.user_id} on {self.notification_id}{marker}"
+        return f"{self.user.get_username()}{marker} on {self.notification.title}"
 
 
 MAX_RECIPIENTS = 20
