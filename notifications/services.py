@@ -22,7 +22,7 @@ from config.api.errors import ApiError, InvalidRequest, Unauthenticated
 from config.api.ratelimit import address_subject, rate_limit_check, rate_limit_refund
 from config.api.timestamps import rfc3339
 from config.db import update_then_insert
-from config.outbound.models import WebhookEvent
+from config.outbound.models import DeliveryAttempt, WebhookEvent
 from config.outbound.services import (
     NewWebhook,
     webhook_build,
@@ -30,7 +30,7 @@ from config.outbound.services import (
     webhooks_enqueue_many,
     webhooks_replay,
 )
-from config.purge import purge_in_batches
+from config.purge import purge_in_batches, table
 from notifications.emails import notification_emails_queue
 from notifications.errors import (
     InvalidActionId,
@@ -428,20 +428,7 @@ def _escalate_batch(*, now: datetime, batch_size: int) -> int:
         params=(now,),
         update_elsewhere=update_elsewhere,
     )
-    NotificationRecipient.objects.bulk_create(
-        (
-            NotificationRecipient(
-                notification_id=row["id"],
-                user_id=user_id,
-                position=ESCALATED_POSITIONS + index,
-                escalated=True,
-                notification_created_at=row["created_at"],
-            )
-            for row in batch
-            for index, user_id in enumerate(row["escalation_user_ids"])
-        ),
-        batch_size=batch_size,
-    )
+    _escalated_recipients_add(batch, batch_size=batch_size)
     escalated_at = rfc3339(now)
     webhooks_enqueue_many(
         events=[
@@ -462,6 +449,43 @@ def _escalate_batch(*, now: datetime, batch_size: int) -> int:
     )
     escalation_emails_queue(notification_ids=[row["id"] for row in batch])
     return len(batch)
+
+
+def _escalated_recipients_add(batch: list[dict[str, Any]], *, batch_size: int) -> None:
+    """The recipients the batch's escalations add, in its transaction; once only because only the
+    claim that set `escalated_at` gets here (and nrecip_once would refuse a second row).
+
+    On PostgreSQL one `INSERT ... SELECT` from the claimed rows' `escalation_user_ids`, so none of
+    them is built in Python.
+    """
+    if connection.vendor != "postgresql":
+        NotificationRecipient.objects.bulk_create(
+            (
+                NotificationRecipient(
+                    notification_id=row["id"],
+                    user_id=user_id,
+                    position=ESCALATED_POSITIONS + index,
+                    escalated=True,
+                    notification_created_at=row["created_at"],
+                )
+                for row in batch
+                for index, user_id in enumerate(row["escalation_user_ids"])
+            ),
+            batch_size=batch_size,
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table(NotificationRecipient)} "  # noqa: S608 - names from the models
+            "(notification_id, user_id, position, escalated, notification_created_at) "
+            "SELECT notification.id, added.user_id::integer, %s + added.number - 1, true, "
+            "notification.created_at "
+            f"FROM {table(Notification)} AS notification CROSS JOIN LATERAL "
+            "jsonb_array_elements_text(notification.escalation_user_ids) "
+            "WITH ORDINALITY AS added(user_id, number) "
+            "WHERE notification.id = ANY(%s::uuid[])",
+            (ESCALATED_POSITIONS, [row["id"] for row in batch]),
+        )
 
 
 def escalation_emails_queue(*, notification_ids: list[UUID]) -> None:
@@ -513,7 +537,8 @@ def notifications_purge(*, older_than: timedelta, dry_run: bool = False, batch_s
     """Delete the notifications that reached a terminal state more than `older_than` ago, with
     their answers (on the row) and their webhook events and attempts; how many (or would be).
 
-    Batched like every purge (`purge_in_batches`): one short transaction per batch of ids.
+    Batched like every purge (`purge_in_batches`): on PostgreSQL one statement per batch deletes
+    the chosen notifications, their recipients, their events and the events' attempts.
     """
     finished = (
         Notification.objects.alias(finished=finished_at())
@@ -528,7 +553,17 @@ def notifications_purge(*, older_than: timedelta, dry_run: bool = False, batch_s
         _deleted, per_model = Notification.objects.filter(pk__in=ids).delete()
         return per_model.get(Notification._meta.label, 0)
 
-    return purge_in_batches(finished, purge, batch_size=batch_size)
+    # The events' keys once (MATERIALIZED), for their attempts and for themselves.
+    statement = (
+        f", events AS MATERIALIZED (SELECT id FROM {table(WebhookEvent)} "  # noqa: S608 - names from the models
+        "WHERE subject_id IN (SELECT id FROM chosen))"
+        f", attempts AS (DELETE FROM {table(DeliveryAttempt)} WHERE event_id IN (SELECT id FROM events))"
+        f", gone_events AS (DELETE FROM {table(WebhookEvent)} WHERE id IN (SELECT id FROM events))"
+        f", recipients AS (DELETE FROM {table(NotificationRecipient)} "
+        "WHERE notification_id IN (SELECT id FROM chosen))"
+        f", purged AS (DELETE FROM {table(Notification)} WHERE id IN (SELECT id FROM chosen) RETURNING 1)"
+    )
+    return purge_in_batches(finished, purge, batch_size=batch_size, statement=statement)
 
 
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:

@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 
 from actions.models import ActionExecution, ErasureSource, VisitorErasure
 from config.accounts.models import Service
-from config.purge import purge_in_batches
+from config.purge import purge_in_batches, table
 from conversations.models import Bot, Conversation, Message
 
 # The named derivation of the digest key from SECRET_KEY (Django's salted_hmac: the key is
@@ -143,4 +143,9 @@ def executions_purge(*, older_than: timedelta, dry_run: bool = False, batch_size
     def purge(ids: list[UUID]) -> int:
         return _deleted(ActionExecution.objects.filter(pk__in=ids))
 
-    return purge_in_batches(finished, purge, batch_size=batch_size)
+    # Nothing refers to an execution: one DELETE per batch on PostgreSQL.
+    statement = (
+        f", purged AS (DELETE FROM {table(ActionExecution)} AS execution "  # noqa: S608 - names from the model
+        "USING chosen WHERE execution.id = chosen.id RETURNING 1)"
+    )
+    return purge_in_batches(finished, purge, batch_size=batch_size, statement=statement)

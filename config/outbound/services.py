@@ -58,7 +58,7 @@ from config.outbound import conf
 from config.outbound.client import OutboundResult, post_signed
 from config.outbound.errors import PayloadPurged
 from config.outbound.models import DeliveryAttempt, WebhookEvent, failed_at
-from config.purge import purge_in_batches
+from config.purge import purge_in_batches, table
 
 logger = logging.getLogger(__name__)
 
@@ -304,9 +304,10 @@ def webhook_payloads_purge(*, older_than: timedelta, dry_run: bool = False, batc
 
     The event keeps its status, its times and its attempts (time, status, duration, error); its
     payload becomes null and `payload_purged_at` says when. Pending events are never touched.
-    Each batch is one short transaction: the chosen events (locked with SKIP LOCKED on
-    PostgreSQL, so concurrent runs take different rows), their attempts' bodies, then the events,
-    each statement conditional on the event not being purged yet.
+    Each batch is one statement on PostgreSQL (`purge_in_batches`): the chosen events, locked
+    with SKIP LOCKED so concurrent runs take different rows, their attempts' bodies and the
+    events themselves, conditional on the event being finished and not purged yet (elsewhere the
+    same in one short transaction).
     """
     cutoff = timezone.now() - older_than
     kept = WebhookEvent.objects.filter(payload_purged_at__isnull=True)
@@ -325,8 +326,21 @@ def webhook_payloads_purge(*, older_than: timedelta, dry_run: bool = False, batc
             pk__in=ids, payload_purged_at__isnull=True, status__in=_FINISHED
         ).update(payload=None, payload_purged_at=now)
 
+    statement = (
+        f", bodies AS (UPDATE {table(DeliveryAttempt)} SET response_body = '' "  # noqa: S608 - names from the models
+        "WHERE event_id IN (SELECT id FROM chosen) AND response_body <> '')"
+        f", purged AS (UPDATE {table(WebhookEvent)} AS event SET payload = NULL, payload_purged_at = %s "
+        "FROM chosen WHERE event.id = chosen.id AND event.payload_purged_at IS NULL "
+        "AND event.status IN (%s, %s) RETURNING 1)"
+    )
     return sum(
-        purge_in_batches(candidates.order_by(time_field), purge, batch_size=batch_size)
+        purge_in_batches(
+            candidates.order_by(time_field),
+            purge,
+            batch_size=batch_size,
+            statement=statement,
+            params=(timezone.now(), *_FINISHED),
+        )
         for time_field, candidates in finished.items()
     )
 
