@@ -491,12 +491,22 @@ def _escalated_recipients_add(batch: list[dict[str, Any]], *, batch_size: int) -
 def escalation_emails_queue(*, notification_ids: list[UUID]) -> None:
     """The e-mail of contract 9 to each recipient these escalations added, in their transaction."""
     added: dict[UUID, list[User]] = {}
-    links = NotificationRecipient.objects.filter(
-        notification_id__in=notification_ids, position__gte=ESCALATED_POSITIONS
-    ).select_related("user")
+    # Only people with an address get an e-mail, and the body needs only these columns: a batch
+    # of a thousand escalations is not a thousand whole notifications built in Python.
+    links = (
+        NotificationRecipient.objects.filter(
+            notification_id__in=notification_ids, position__gte=ESCALATED_POSITIONS
+        )
+        .exclude(user__email="")
+        .select_related("user")
+        .only("notification_id", "user__email")
+    )
     for link in links:
         added.setdefault(link.notification_id, []).append(link.user)
-    for notification in Notification.objects.filter(pk__in=added).select_related("service"):
+    body_columns = ("title", "description", "deadline", "service", "service__name")
+    for notification in (
+        Notification.objects.filter(pk__in=added).select_related("service").only(*body_columns)
+    ):
         notification_emails_queue(notification=notification, recipients=added[notification.pk])
 
 
