@@ -6,6 +6,7 @@ command's own time apart from Django's start-up. The purge part empties the exec
 conversations (the admin part grows its submissions again at the next size) and the outbox.
 """
 
+import math
 import statistics
 import sys
 import time
@@ -468,9 +469,9 @@ class CommandsBench:
 
 
 def _percentile(values: list[float], percent: int) -> float:
+    """The nearest-rank percentile: a value that was measured."""
     ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(percent / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1))]
 
 
 # What grows between the smallest and the largest size: (figure, kind of goal).
