@@ -280,7 +280,8 @@ class CommandsBench:
             f"""
             WITH conversation AS (
                 INSERT INTO {_table(Conversation)} (id, bot_id, visitor_id, created_at)
-                SELECT gen_random_uuid(), %(bot)s::uuid, {visitor}, now() - interval '{AGE}' - interval '1 hour'
+                SELECT gen_random_uuid(), %(bot)s::uuid, {visitor},
+                       now() - interval '{AGE}' - interval '1 hour'
                 FROM generate_series(1, %(conversations)s::int) AS g
                 RETURNING id, visitor_id, created_at
             ),
