@@ -12,11 +12,10 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
 from actions.models import ActionExecution
-from bench import probes, report, scale_reads, seeding
-from bench.processes import ROOT, Budget, log, measured_run
-from config.outbound.models import DeliveryAttempt, WebhookEvent
+from bench import probes, report, scale_commands, scale_reads, seeding
+from bench.processes import Budget, log, measured_run
+from bench.scale_commands import CommandsBench
 from conversations.models import Conversation
-from notifications.models import Notification, NotificationRecipient
 
 
 @dataclass(frozen=True)
@@ -74,13 +73,13 @@ class ScaleBench:
         seeding.truncate(ActionExecution, Conversation)
         seeding.delete_floor_bots()
         admin_urls = contact_submissions_admin() if "admin" in self.args.scale else None
-        expire = "commands" in self.args.scale
+        commands = "commands" in self.args.scale
         levels: dict[str, Any] = {}
         for rows in sorted(self.args.rows):
             if self.budget.left() < 60:
                 self.notes.append(f"{rows:,} rows: skipped, out of time budget.")
                 continue
-            levels[str(rows)] = self.level(rows, admin_urls, expire=expire)
+            levels[str(rows)] = self.level(rows, admin_urls, commands=commands)
         changelist = [level["figures"].get("changelist") for level in levels.values()]
         checks: dict[str, Any] = {}
         if len(changelist) > 1 and changelist[0] and changelist[-1]:
@@ -91,6 +90,7 @@ class ScaleBench:
                 "meets_goal": growth <= report.SCALE_RATIO_GOAL,
             }
         checks.update(scale_reads.checks(levels))
+        checks.update(scale_commands.checks(levels))
         return {
             "levels": levels,
             "checks": checks,
@@ -98,7 +98,7 @@ class ScaleBench:
             "admin_urls": admin_urls.__dict__ if admin_urls else None,
         }
 
-    def level(self, rows: int, admin_urls: AdminUrls | None, *, expire: bool) -> dict[str, Any]:
+    def level(self, rows: int, admin_urls: AdminUrls | None, *, commands: bool) -> dict[str, Any]:
         level: dict[str, Any] = {"figures": {}}
         started = time.perf_counter()
         if admin_urls is not None:
@@ -110,19 +110,11 @@ class ScaleBench:
         if "reads" in self.args.scale:
             level["reads"] = scale_reads.measure(owners=self.owners, rows=rows, repeat=self.args.repeat)
             level["figures"].update(level["reads"].pop("figures"))
-        if expire:
-            run = level["expire"] = self.expire(rows)
-            figures = level["figures"]
-            figures["expire_rss"] = run["peak_rss_mib"]
-            figures["expire_rate"] = round(run["expired_rows"] / run["seconds"]) if run["seconds"] else None
-            if run["returncode"] == 0 and not run["timed_out"]:
-                figures["expire"] = run["seconds"]
-            else:
-                self.notes.append(
-                    f"expire_notifications at {rows:,} rows was stopped after {run['seconds']:.0f} s "
-                    f"(time budget), having done {run['expired_rows']:,} of them; its rate and peak RSS "
-                    "are of that part of the run."
-                )
+        if commands:
+            figures, level["commands"] = CommandsBench(
+                owners=self.owners, budget=self.budget, notes=self.notes
+            ).level(rows)
+            level["figures"].update(figures)
         return level
 
     def admin(self, rows: int, urls: AdminUrls, level: dict[str, Any]) -> None:
@@ -161,66 +153,6 @@ class ScaleBench:
                 figures["export"] = export.seconds
                 figures["export_rss"] = export.peak_rss_mib
             log(f"  export: {export.seconds:.1f} s, peak RSS {export.peak_rss_mib:.0f} MiB, {download}")
-
-    def expire(self, rows: int) -> dict[str, Any]:
-        """`rows` notifications due for the sweep, a third of each kind (past their deadline, past
-        it with a default outcome, due to escalate), and one run of the command over them."""
-        started = time.perf_counter()
-        seeding.truncate(NotificationRecipient, Notification, WebhookEvent, DeliveryAttempt)
-        template, reason = seeding.respond_template(
-            service_key=self.owners.service_key, username=self.owners.person.username
-        )
-        if template is None:
-            raise RuntimeError(reason)
-        person = self.owners.person
-        escalation = json.dumps({"after_seconds": 60, "recipients": [person.username]})
-        kinds = {
-            "expire": {"deadline": "now() - interval '1 day' - g * interval '1 millisecond'"},
-            "default": {
-                "deadline": "now() - interval '1 day' - g * interval '1 millisecond'",
-                "on_deadline": """'{"action_id": "decide", "response_data": false}'::jsonb""",
-            },
-            "escalate": {
-                "escalate": f"'{escalation}'::jsonb",
-                "escalation_user_ids": f"'[{person.pk}]'::jsonb",
-                "escalate_at": "now() - interval '1 hour' - g * interval '1 millisecond'",
-            },
-        }
-        for overrides in kinds.values():
-            seeding.clone_rows(
-                model=Notification,
-                template_pk=template,
-                count=rows // len(kinds),
-                overrides={
-                    "created_at": "now() - interval '2 days' - g * interval '1 millisecond'",
-                    **overrides,
-                },
-                returning=False,
-            )
-        seeding.analyze(Notification._meta.db_table)
-        seconds = time.perf_counter() - started
-        log(f"  {rows:,} notifications due (a third of each kind) seeded in {seconds:.1f} s")
-        run = measured_run(
-            [sys.executable, str(ROOT / "manage.py"), "expire_notifications"],
-            timeout=max(30, min(420, self.budget.left() - 30)),
-        )
-        expired = Notification.objects.filter(status="expired").count()
-        defaulted = Notification.objects.filter(response_defaulted=True).count()
-        escalated = Notification.objects.filter(escalated_at__isnull=False).count()
-        queued = WebhookEvent.objects.count()
-        log(
-            f"  expire_notifications: {run.seconds:.1f} s, peak RSS {run.peak_rss_mib:.0f} MiB, "
-            f"{expired:,} expired, {defaulted:,} answered by default, {escalated:,} escalated, "
-            f"{queued:,} webhooks queued"
-        )
-        return {
-            **run.as_dict(),
-            "expired_rows": expired + defaulted + escalated,
-            "expired": expired,
-            "defaulted": defaulted,
-            "escalated": escalated,
-            "webhooks_queued": queued,
-        }
 
 
 def _json_line(text: str) -> dict[str, Any]:

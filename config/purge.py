@@ -14,13 +14,15 @@ from typing import Any, Protocol
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils.module_loading import module_has_submodule
 
 from config.formats import parse_retention
 from config.progress import OnProgress
 
-DEFAULT_BATCH_SIZE = 1000
+# Rows per statement: large enough that a million rows are a few hundred statements, small enough
+# that each holds its locks for a fraction of a second.
+DEFAULT_BATCH_SIZE = 5000
 
 
 class Purge(Protocol):
@@ -99,16 +101,27 @@ def purge_in_batches(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_progress: OnProgress | None = None,
+    statement: str | None = None,
+    params: tuple[Any, ...] = (),
 ) -> int:
-    """Apply `purge` to the primary keys of `candidates`, `batch_size` at a time; the total it returns.
+    """Purge `candidates` `batch_size` at a time, first in the queryset's order (an index range);
+    the total purged.
 
-    Each batch is one short transaction: the next `batch_size` candidates in the queryset's
-    order (an index range), locked with `SKIP LOCKED` on PostgreSQL so concurrent runs take
-    different rows, then `purge`'s set-based statements on those keys. `purge` must make its rows
-    stop being candidates (delete them, or change what `candidates` selects on), which is what
-    ends the loop; it must also be conditional, so a row another run purged first counts once.
-    Memory holds one batch of keys, whatever the table's size.
+    On PostgreSQL with a `statement`, each batch is that one statement: SQL that follows
+    `WITH chosen(id) AS MATERIALIZED (<the next batch of candidates' keys, locked with SKIP
+    LOCKED>)` with more CTEs (`, name AS (...)`, taking `params`) that purge the rows in `chosen`,
+    one of them named `purged` returning a row per row it purged. Nothing leaves the database but
+    two counts. Elsewhere each batch is one short transaction: the keys are read (locked with SKIP
+    LOCKED where the database can), then `purge` is applied to them and says how many it purged.
+    Concurrent runs take different rows. Either way the purge must make its rows stop being
+    candidates (delete them, or change what `candidates` selects on), which is what ends the loop,
+    and be conditional, so a row another run purged first counts once. Memory holds one batch of
+    keys at most, whatever the table's size.
     """
+    if statement is not None and connection.vendor == "postgresql":
+        return _purge_by_statement(
+            candidates, statement=statement, params=params, batch_size=batch_size, on_progress=on_progress
+        )
     total = 0
     while True:
         with transaction.atomic():
@@ -122,3 +135,39 @@ def purge_in_batches(
             total += done
         if on_progress is not None:
             on_progress(done)
+
+
+def _purge_by_statement(
+    candidates: QuerySet[Any],
+    *,
+    statement: str,
+    params: tuple[Any, ...],
+    batch_size: int,
+    on_progress: OnProgress | None,
+) -> int:
+    locked = candidates.select_for_update(skip_locked=True, of=("self",)).values_list("pk")[:batch_size]
+    # The ORM compiles a locking SELECT only inside a transaction; the statement runs on its own.
+    with transaction.atomic():
+        chosen, chosen_params = locked.query.sql_with_params()
+    # MATERIALIZED: the locking SELECT runs once, whatever plan the rest gets.
+    sql = (
+        f"WITH chosen(id) AS MATERIALIZED ({chosen}) {statement} "  # noqa: S608 - the ORM's SQL and the caller's names
+        "SELECT (SELECT count(*) FROM chosen), (SELECT count(*) FROM purged)"
+    )
+    total = 0
+    with connection.cursor() as cursor:
+        while True:
+            # One statement: atomic on its own, its locks held only while it runs.
+            cursor.execute(sql, (*chosen_params, *params))
+            row = cursor.fetchone()
+            chosen_count, purged = (int(value) for value in row) if row else (0, 0)
+            total += purged
+            if not chosen_count:
+                return total
+            if on_progress is not None:
+                on_progress(purged)
+
+
+def table(model: type[Model]) -> str:
+    """The model's table, quoted for the purge statements."""
+    return str(connection.ops.quote_name(model._meta.db_table))

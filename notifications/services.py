@@ -22,7 +22,7 @@ from config.api.errors import ApiError, InvalidRequest, Unauthenticated
 from config.api.ratelimit import address_subject, rate_limit_check, rate_limit_refund
 from config.api.timestamps import rfc3339
 from config.db import update_then_insert
-from config.outbound.models import WebhookEvent
+from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
 from config.outbound.services import (
     NewWebhook,
     webhook_build,
@@ -31,7 +31,7 @@ from config.outbound.services import (
     webhooks_replay,
 )
 from config.progress import OnProgress
-from config.purge import purge_in_batches
+from config.purge import purge_in_batches, table
 from notifications.emails import notification_emails_queue
 from notifications.errors import (
     InvalidActionId,
@@ -433,20 +433,7 @@ def _escalate_batch(*, now: datetime, batch_size: int) -> int:
         params=(now,),
         update_elsewhere=update_elsewhere,
     )
-    NotificationRecipient.objects.bulk_create(
-        (
-            NotificationRecipient(
-                notification_id=row["id"],
-                user_id=user_id,
-                position=ESCALATED_POSITIONS + index,
-                escalated=True,
-                notification_created_at=row["created_at"],
-            )
-            for row in batch
-            for index, user_id in enumerate(row["escalation_user_ids"])
-        ),
-        batch_size=batch_size,
-    )
+    _escalated_recipients_add(batch, batch_size=batch_size)
     escalated_at = rfc3339(now)
     webhooks_enqueue_many(
         events=[
@@ -469,15 +456,62 @@ def _escalate_batch(*, now: datetime, batch_size: int) -> int:
     return len(batch)
 
 
+def _escalated_recipients_add(batch: list[dict[str, Any]], *, batch_size: int) -> None:
+    """The recipients the batch's escalations add, in its transaction; once only because only the
+    claim that set `escalated_at` gets here (and nrecip_once would refuse a second row).
+
+    On PostgreSQL one `INSERT ... SELECT` from the claimed rows' `escalation_user_ids`, so none of
+    them is built in Python.
+    """
+    if connection.vendor != "postgresql":
+        NotificationRecipient.objects.bulk_create(
+            (
+                NotificationRecipient(
+                    notification_id=row["id"],
+                    user_id=user_id,
+                    position=ESCALATED_POSITIONS + index,
+                    escalated=True,
+                    notification_created_at=row["created_at"],
+                )
+                for row in batch
+                for index, user_id in enumerate(row["escalation_user_ids"])
+            ),
+            batch_size=batch_size,
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table(NotificationRecipient)} "  # noqa: S608 - names from the models
+            "(notification_id, user_id, position, escalated, notification_created_at) "
+            "SELECT notification.id, added.user_id::integer, %s + added.number - 1, true, "
+            "notification.created_at "
+            f"FROM {table(Notification)} AS notification CROSS JOIN LATERAL "
+            "jsonb_array_elements_text(notification.escalation_user_ids) "
+            "WITH ORDINALITY AS added(user_id, number) "
+            "WHERE notification.id = ANY(%s::uuid[])",
+            (ESCALATED_POSITIONS, [row["id"] for row in batch]),
+        )
+
+
 def escalation_emails_queue(*, notification_ids: list[UUID]) -> None:
     """The e-mail of contract 9 to each recipient these escalations added, in their transaction."""
     added: dict[UUID, list[User]] = {}
-    links = NotificationRecipient.objects.filter(
-        notification_id__in=notification_ids, position__gte=ESCALATED_POSITIONS
-    ).select_related("user")
+    # Only people with an address get an e-mail, and the body needs only these columns: a batch
+    # of a thousand escalations is not a thousand whole notifications built in Python.
+    links = (
+        NotificationRecipient.objects.filter(
+            notification_id__in=notification_ids, position__gte=ESCALATED_POSITIONS
+        )
+        .exclude(user__email="")
+        .select_related("user")
+        .only("notification_id", "user__email")
+    )
     for link in links:
         added.setdefault(link.notification_id, []).append(link.user)
-    for notification in Notification.objects.filter(pk__in=added).select_related("service"):
+    body_columns = ("title", "description", "deadline", "service", "service__name")
+    for notification in (
+        Notification.objects.filter(pk__in=added).select_related("service").only(*body_columns)
+    ):
         notification_emails_queue(notification=notification, recipients=added[notification.pk])
 
 
@@ -523,9 +557,12 @@ def notifications_purge(
     on_progress: OnProgress | None = None,
 ) -> int:
     """Delete the notifications that reached a terminal state more than `older_than` ago, with
-    their answers (on the row) and their webhook events and attempts; how many (or would be).
+    their answers (on the row), their webhook events and attempts, and the e-mails about them
+    (which carry their titles); how many (or would be).
 
-    Batched like every purge (`purge_in_batches`): one short transaction per batch of ids.
+    Batched like every purge (`purge_in_batches`): on PostgreSQL one statement per batch deletes
+    the chosen notifications, their recipients, their events and the events' attempts, and their
+    e-mails and the e-mails' attempts.
     """
     finished = (
         Notification.objects.alias(finished=finished_at())
@@ -537,10 +574,27 @@ def notifications_purge(
 
     def purge(ids: list[UUID]) -> int:
         WebhookEvent.objects.filter(subject_id__in=ids).delete()
+        OutboundEmail.objects.filter(about_id__in=ids).delete()
         _deleted, per_model = Notification.objects.filter(pk__in=ids).delete()
         return per_model.get(Notification._meta.label, 0)
 
-    return purge_in_batches(finished, purge, batch_size=batch_size, on_progress=on_progress)
+    # The events' and e-mails' keys once (MATERIALIZED), for their attempts and for themselves.
+    statement = (
+        f", events AS MATERIALIZED (SELECT id FROM {table(WebhookEvent)} "  # noqa: S608 - names from the models
+        "WHERE subject_id IN (SELECT id FROM chosen))"
+        f", attempts AS (DELETE FROM {table(DeliveryAttempt)} WHERE event_id IN (SELECT id FROM events))"
+        f", gone_events AS (DELETE FROM {table(WebhookEvent)} WHERE id IN (SELECT id FROM events))"
+        f", emails AS MATERIALIZED (SELECT id FROM {table(OutboundEmail)} "
+        "WHERE about_id IN (SELECT id FROM chosen))"
+        f", email_attempts AS (DELETE FROM {table(EmailAttempt)} WHERE email_id IN (SELECT id FROM emails))"
+        f", gone_emails AS (DELETE FROM {table(OutboundEmail)} WHERE id IN (SELECT id FROM emails))"
+        f", recipients AS (DELETE FROM {table(NotificationRecipient)} "
+        "WHERE notification_id IN (SELECT id FROM chosen))"
+        f", purged AS (DELETE FROM {table(Notification)} WHERE id IN (SELECT id FROM chosen) RETURNING 1)"
+    )
+    return purge_in_batches(
+        finished, purge, batch_size=batch_size, statement=statement, on_progress=on_progress
+    )
 
 
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:

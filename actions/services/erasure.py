@@ -23,7 +23,7 @@ from django.utils.crypto import salted_hmac
 from actions.models import ActionExecution, ErasureSource, VisitorErasure
 from config.accounts.models import Service
 from config.progress import OnProgress
-from config.purge import purge_in_batches
+from config.purge import purge_in_batches, table
 from conversations.models import Bot, Conversation, Message
 
 # The named derivation of the digest key from SECRET_KEY (Django's salted_hmac: the key is
@@ -150,4 +150,11 @@ def executions_purge(
     def purge(ids: list[UUID]) -> int:
         return _deleted(ActionExecution.objects.filter(pk__in=ids))
 
-    return purge_in_batches(finished, purge, batch_size=batch_size, on_progress=on_progress)
+    # Nothing refers to an execution: one DELETE per batch on PostgreSQL.
+    statement = (
+        f", purged AS (DELETE FROM {table(ActionExecution)} AS execution "  # noqa: S608 - names from the model
+        "USING chosen WHERE execution.id = chosen.id RETURNING 1)"
+    )
+    return purge_in_batches(
+        finished, purge, batch_size=batch_size, statement=statement, on_progress=on_progress
+    )

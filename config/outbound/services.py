@@ -57,9 +57,9 @@ from config.accounts.models import Service
 from config.outbound import conf
 from config.outbound.client import OutboundResult, post_signed
 from config.outbound.errors import PayloadPurged
-from config.outbound.models import DeliveryAttempt, WebhookEvent, failed_at
+from config.outbound.models import DeliveryAttempt, WebhookEvent, failed_at, new_webhook_id
 from config.progress import OnProgress
-from config.purge import purge_in_batches
+from config.purge import purge_in_batches, table
 
 logger = logging.getLogger(__name__)
 
@@ -161,25 +161,26 @@ def webhooks_enqueue_many(*, events: Iterable[NewWebhook], batch_size: int = 100
     Call it inside the causing transaction, as `webhook_enqueue`: a sweep of a thousand rows
     pays one round trip instead of a thousand.
     """
-    rows = [
-        webhook_build(
-            service_id=event.service_id,
-            event_type=event.event_type,
-            payload=event.payload,
-            subject_id=event.subject_id,
-        )
-        for event in events
-    ]
+    events = list(events)
     if connection.vendor != "postgresql":
+        rows = [
+            webhook_build(
+                service_id=event.service_id,
+                event_type=event.event_type,
+                payload=event.payload,
+                subject_id=event.subject_id,
+            )
+            for event in events
+        ]
         WebhookEvent.objects.bulk_create(rows, batch_size=batch_size)
         return len(rows)
-    for start in range(0, len(rows), batch_size):
-        _insert_as_json(rows[start : start + batch_size])
-    return len(rows)
+    for start in range(0, len(events), batch_size):
+        _insert_as_json(events[start : start + batch_size])
+    return len(events)
 
 
-# The columns whose values differ from event to event; every other column takes the first
-# event's value (what `webhook_build` gives every new event: pending, due now, no attempts).
+# The columns whose values differ from event to event; every other column takes the value
+# `webhook_build` gives every new event (pending, due now, no attempts).
 _EVENT_COLUMNS = (
     ("id", "varchar"),
     ("service_id", "uuid"),
@@ -189,25 +190,29 @@ _EVENT_COLUMNS = (
 )
 
 
-def _insert_as_json(rows: list[WebhookEvent]) -> None:
+def _insert_as_json(events: list[NewWebhook]) -> None:
     """One `INSERT ... SELECT ... FROM jsonb_to_recordset(...)` on PostgreSQL.
 
-    The rows travel as one JSON document: psycopg would otherwise quote every value of a
-    bulk_create in Python, which cost more than the INSERT itself.
+    The rows travel as one JSON document, built straight from the events: psycopg would
+    otherwise quote every value of a bulk_create in Python, and a model instance per event cost
+    more than the INSERT itself.
     """
     given = {name for name, _ in _EVENT_COLUMNS}
     shared = [field for field in WebhookEvent._meta.concrete_fields if field.attname not in given]
-    first = rows[0]
-    shared_values = [field.get_db_prep_save(field.pre_save(first, add=True), connection) for field in shared]
+    first = events[0]
+    template = webhook_build(service_id=first.service_id, event_type=first.event_type, payload={})
+    shared_values = [
+        field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in shared
+    ]
     records = [
         {
-            "id": row.pk,
-            "service_id": str(row.service_id),
-            "event_type": row.event_type,
-            "subject_id": None if row.subject_id is None else str(row.subject_id),
-            "payload": row.payload,
+            "id": new_webhook_id(),
+            "service_id": str(event.service_id),
+            "event_type": event.event_type,
+            "subject_id": None if event.subject_id is None else str(event.subject_id),
+            "payload": {"type": event.event_type, **event.payload},
         }
-        for row in rows
+        for event in events
     ]
     quote = connection.ops.quote_name
     columns = ", ".join(
@@ -313,9 +318,10 @@ def webhook_payloads_purge(
 
     The event keeps its status, its times and its attempts (time, status, duration, error); its
     payload becomes null and `payload_purged_at` says when. Pending events are never touched.
-    Each batch is one short transaction: the chosen events (locked with SKIP LOCKED on
-    PostgreSQL, so concurrent runs take different rows), their attempts' bodies, then the events,
-    each statement conditional on the event not being purged yet.
+    Each batch is one statement on PostgreSQL (`purge_in_batches`): the chosen events, locked
+    with SKIP LOCKED so concurrent runs take different rows, their attempts' bodies and the
+    events themselves, conditional on the event being finished and not purged yet (elsewhere the
+    same in one short transaction).
     """
     cutoff = timezone.now() - older_than
     kept = WebhookEvent.objects.filter(payload_purged_at__isnull=True)
@@ -334,9 +340,21 @@ def webhook_payloads_purge(
             pk__in=ids, payload_purged_at__isnull=True, status__in=_FINISHED
         ).update(payload=None, payload_purged_at=now)
 
+    statement = (
+        f", bodies AS (UPDATE {table(DeliveryAttempt)} SET response_body = '' "  # noqa: S608 - names from the models
+        "WHERE event_id IN (SELECT id FROM chosen) AND response_body <> '')"
+        f", purged AS (UPDATE {table(WebhookEvent)} AS event SET payload = NULL, payload_purged_at = %s "
+        "FROM chosen WHERE event.id = chosen.id AND event.payload_purged_at IS NULL "
+        "AND event.status IN (%s, %s) RETURNING 1)"
+    )
     return sum(
         purge_in_batches(
-            candidates.order_by(time_field), purge, batch_size=batch_size, on_progress=on_progress
+            candidates.order_by(time_field),
+            purge,
+            batch_size=batch_size,
+            statement=statement,
+            params=(timezone.now(), *_FINISHED),
+            on_progress=on_progress,
         )
         for time_field, candidates in finished.items()
     )

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from config.outbound.models import DeliveryAttempt, WebhookEvent
+from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
 from config.outbound.services import webhook_payloads_purge
 from notifications.models import Notification
 from notifications.services import (
@@ -21,7 +21,7 @@ from notifications.services import (
     notifications_sweep,
 )
 from tests.concurrency import in_threads
-from tests.factories import DeliveryAttemptFactory
+from tests.factories import DeliveryAttemptFactory, EmailAttemptFactory, OutboundEmailFactory
 from tests.notifications.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +71,19 @@ def test_terminal_notifications_older_than_the_limit_go_with_their_events() -> N
     assert WebhookEvent.objects.filter(subject_id__in=[n.pk for n in young]).count() == 2
     assert DeliveryAttempt.objects.count() == 1
     assert notifications_purge(older_than=LIMIT) == 0
+
+
+def test_the_emails_about_a_purged_notification_go_with_it() -> None:
+    old, young = responded(LIMIT * 2), responded(timedelta(days=1))
+    for notification in (old, young):
+        EmailAttemptFactory(email=OutboundEmailFactory(subject=notification.title, about_id=notification.pk))
+    unrelated = OutboundEmailFactory()
+
+    assert notifications_purge(older_than=LIMIT) == 1
+
+    assert set(OutboundEmail.objects.values_list("about_id", flat=True)) == {young.pk, None}
+    assert OutboundEmail.objects.filter(pk=unrelated.pk).exists()
+    assert EmailAttempt.objects.get().email.about_id == young.pk
 
 
 @pytest.mark.postgres
