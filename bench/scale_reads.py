@@ -529,7 +529,7 @@ def checks(levels: dict[str, Any]) -> dict[str, Any]:
                     "value": growth,
                     "goal": report.READS_GROWTH_GOAL,
                     "meets_goal": growth <= report.READS_GROWTH_GOAL,
-                    "says": f"{name}: {growth}x slower at the largest size, fastest request "
+                    "says": f"{name}_growth: {growth}x slower at the largest size, fastest request "
                     f"(goal {report.READS_GROWTH_GOAL}x)",
                 }
     slowest = figures[-1]["log_slowest_db"]

@@ -83,7 +83,15 @@ def test_the_checks_compare_the_largest_size_with_the_smallest() -> None:
             "1000000": _level(inbox_first=40.0, inbox_first_min=50.0, log_slowest_db=12.0),
         }
     )
-    assert checks["inbox_first_growth"] == {"value": 2.5, "goal": 2.0, "meets_goal": False}
+    assert checks["inbox_first_growth"] == {
+        "value": 2.5,
+        "goal": 2.0,
+        "meets_goal": False,
+        "says": "inbox_first_growth: 2.5x slower at the largest size, fastest request (goal 2.0x)",
+    }
     assert checks["log_slowest_db"]["meets_goal"] is False
+    assert checks["log_slowest_db"]["says"] == (
+        "delivery log: a page took 12.0 ms in the database (goal 10.0 ms)"
+    )
     assert checks["log_seq_scans"]["meets_goal"] is True
     assert scale_reads.checks({"10000": {"figures": {"changelist": 3.0}}}) == {}
