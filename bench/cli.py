@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         if "http" in results:
             text = report.replace_section(text, "http", report.http_markdown(results["http"], machine))
         if "scale" in results:
-            text = report.replace_section(text, "scale", report.scale_markdown(results["scale"], machine))
+            for part in args.scale:
+                table = report.scale_markdown(results["scale"], machine, part=part)
+                text = report.replace_section(text, f"scale-{part}", table)
         DOC.write_text(text)
         log(f"tables in {DOC.relative_to(ROOT)}")
     for line in report.shortfalls(results):

@@ -159,34 +159,11 @@ COMMAND_MEASURES = (
 )
 
 
-def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
-    levels = list(scale["levels"])
-    header = "| measure | " + " | ".join(f"{int(rows):,} rows" for rows in levels) + " | largest ÷ smallest |"
-    lines = [
-        f"Run of {_machine_line(machine)}.",
-        "",
-        "Admin pages: median of a few requests with a staff session, in-process (Django test Client), "
-        "after one unmeasured request. Commands and the CSV export: one run each in a process of its own; "
-        f"peak RSS is that process's. Goal: the changelist at the largest size within "
-        f"{SCALE_RATIO_GOAL:g}x its time at the smallest; bounded memory for the commands.",
-        "",
-        "Inbox and delivery log: one person's inbox of that many notifications (one in 2,000 open) and "
-        "that many events of one service among as many of others', over 30 days; median of a few "
-        "requests in-process with the person's session or the service key; `CPU` is what the process "
-        "spent per request (the wall time also waits for a core on a shared machine); `in the "
-        "database` is the Execution Time of `EXPLAIN (ANALYZE, BUFFERS)` of each query of the request, "
-        "summed. Goal: "
-        f"the inbox at the largest size within {READS_GROWTH_GOAL:g}x its time at the smallest (each "
-        "page's fastest request, the least disturbed by other work); each "
-        f"delivery log page under {READS_DATABASE_MS_GOAL:g} ms in the database, no Seq Scan of the events.",
-        "",
-        header,
-        "|---|" + "---:|" * (len(levels) + 1),
-    ]
+def _admin_measures(scale: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
     # The summary is timed at its own admin URL when the admin has one, else as a selector call.
     summary_url = (scale.get("admin_urls") or {}).get("summary")
     summary = "its admin URL, first view" if summary_url else "selector"
-    for measure, title, unit in (
+    return (
         ("changelist", "Contact Submissions changelist, first view (cache emptied)", "ms"),
         ("changelist_warm", "changelist, reload (cache warm)", "ms"),
         ("changelist_filtered", "changelist, filtered by result and delivery status, first view", "ms"),
@@ -195,9 +172,53 @@ def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
         ("summary_filtered", "summary, filtered by result and delivery status, first view", "ms"),
         ("export", "CSV export", "s"),
         ("export_rss", "CSV export, peak RSS", "MiB"),
-        *COMMAND_MEASURES,
-        *READS_MEASURES,
-    ):
+    )
+
+
+def _part_intro(part: str) -> str:
+    if part == "admin":
+        return (
+            "Admin pages: median of a few requests with a staff session, in-process (Django test Client), "
+            "after one unmeasured request; the CSV export in a process of its own, with its peak RSS. "
+            f"Goal: the changelist at the largest size within {SCALE_RATIO_GOAL:g}x its time at the smallest."
+        )
+    if part == "reads":
+        return (
+            "Inbox and delivery log: one person's inbox of that many notifications (one in 2,000 open) and "
+            "that many events of one service among as many of others', over 30 days; median of a few "
+            "requests in-process with the person's session or the service key; `CPU` is what the process "
+            "spent per request (the wall time also waits for a core on a shared machine); `in the "
+            "database` is the Execution Time of `EXPLAIN (ANALYZE, BUFFERS)` of each query of the request, "
+            f"summed. Goal: the inbox at the largest size within {READS_GROWTH_GOAL:g}x its time at the "
+            "smallest (each page's fastest request, the least disturbed by other work); each delivery log "
+            f"page under {READS_DATABASE_MS_GOAL:g} ms in the database, no Seq Scan of the events."
+        )
+    return (
+        "Operator commands: each run alone in a process of its own from freshly seeded rows; the "
+        "command's own time is without Django's start-up; peak RSS is that process's. Goal: bounded "
+        "memory (peak RSS flat from the smallest size to the largest)."
+    )
+
+
+def scale_markdown(scale: dict[str, Any], machine: dict[str, Any], *, part: str) -> str:
+    """The table of one scale part (admin, reads or commands): its own section of the doc, so a run
+    of some parts leaves the others' last tables in place."""
+    measures = {
+        "admin": _admin_measures(scale),
+        "reads": READS_MEASURES,
+        "commands": COMMAND_MEASURES,
+    }[part]
+    levels = list(scale["levels"])
+    header = "| measure | " + " | ".join(f"{int(rows):,} rows" for rows in levels) + " | largest ÷ smallest |"
+    lines = [
+        f"Run of {_machine_line(machine)}.",
+        "",
+        _part_intro(part),
+        "",
+        header,
+        "|---|" + "---:|" * (len(levels) + 1),
+    ]
+    for measure, title, unit in measures:
         values = [scale["levels"][rows].get("figures", {}).get(measure) for rows in levels]
         if all(value is None for value in values):
             continue

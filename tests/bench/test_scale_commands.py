@@ -86,7 +86,7 @@ def test_the_table_shows_each_command_measured() -> None:
         "wrk": "",
         "load_average_at_start": [0.5, 0.5, 0.5],
     }
-    table = report.scale_markdown(scale, machine)
+    table = report.scale_markdown(scale, machine, part="commands")
     assert "| `purge_data`, executions alone (over rows ÷ 4 visitors) (s) | 2.5 | 30.0 | 12.00x |" in table
     assert "| `purge_data`, executions purged per second (rows/s) | 40,000.0 | 38,000.0 | 0.95x |" in table
     assert "the command itself, p50 (ms) | 12.5 | 14.0 |" in table
