@@ -142,7 +142,9 @@ def test_a_receiver_that_resets_the_connection_is_named_so(receivers: Callable[[
     )
 
 
-def test_a_receiver_that_answers_502_is_named_with_its_status(receivers: Callable[[Respond], Receiver]) -> None:
+def test_a_receiver_that_answers_502_is_named_with_its_status(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
     receiver = receivers(answering(502))
 
     result = post(receiver.url)
@@ -182,7 +184,10 @@ def test_a_name_that_does_not_resolve_is_named(settings: Settings, allow_private
 
     result = post("https://nonexistent.invalid/hook")
 
-    assert (result.error_kind, result.error) == (ErrorKind.CONNECTION, "could not resolve nonexistent.invalid")
+    assert (result.error_kind, result.error) == (
+        ErrorKind.CONNECTION,
+        "could not resolve nonexistent.invalid",
+    )
 
 
 def test_nothing_listening_is_a_connection_failure() -> None:
@@ -190,7 +195,10 @@ def test_nothing_listening_is_a_connection_failure() -> None:
 
     result = post(f"http://127.0.0.1:{port}/hook")
 
-    assert (result.error_kind, result.error) == (ErrorKind.CONNECTION, f"connection refused to 127.0.0.1:{port}")
+    assert (result.error_kind, result.error) == (
+        ErrorKind.CONNECTION,
+        f"connection refused to 127.0.0.1:{port}",
+    )
 
 
 def test_the_cause_never_carries_the_url_s_credentials_path_or_query() -> None:

@@ -159,7 +159,10 @@ def test_the_answer_is_recorded_up_to_4_kib(
     webhooks_deliver_due()
 
     [attempt] = event.attempts.all()
-    assert (attempt.status_code, attempt.error) == (500, f"127.0.0.1:{receiver.server.server_port} answered 500")
+    assert (attempt.status_code, attempt.error) == (
+        500,
+        f"127.0.0.1:{receiver.server.server_port} answered 500",
+    )
     assert attempt.response_body.startswith("\ufffdoops!!!")
     assert len(attempt.response_body) == 4096
     assert reloaded(event).last_error == attempt.error
