@@ -261,7 +261,8 @@ class ActionTrigger(models.Model):
     payload_sent = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
     # Why a send failed, precisely, for people: "connection refused to hooks.example.com:443",
-    # "timed out after 5000 ms", "hooks.example.com:443 answered 502" (services.triggers).
+    # "timed out after 5000 ms waiting for ...", "hooks.example.com:443 answered 502", as the
+    # outbound client words it (config.outbound.client).
     failure_cause = models.CharField(max_length=500, blank=True, default="")
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)

@@ -147,9 +147,9 @@ ANSWERED_UNDELIVERED: dict[str, Any] = {
 # (seconds after the answer, HTTP status or None, error) of each demo attempt.
 Attempt = tuple[int, int | None, str]
 NEVER_DELIVERED: list[Attempt] = [
-    (0, None, "ConnectionError: could not complete the request"),
-    (5, None, "ConnectionError: could not complete the request"),
-    (305, 500, "answered 500"),
+    (0, None, "connection refused to hooks.example.com:443"),
+    (5, None, "connection refused to hooks.example.com:443"),
+    (305, 500, "hooks.example.com:443 answered 500"),
 ]
 
 

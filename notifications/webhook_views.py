@@ -49,7 +49,7 @@ WEBHOOK_ID = OpenApiParameter(
 ATTEMPT_EXAMPLE = {
     "at": "2026-11-30T09:15:05Z",
     "status_code": 503,
-    "error": "answered 503",
+    "error": "hooks.example.com:443 answered 503",
     "duration_ms": 41,
 }
 EVENT_EXAMPLE: dict[str, Any] = {

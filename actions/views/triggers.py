@@ -271,7 +271,7 @@ class ActionTriggerApi(ServiceApiView):
                 "Failed: the target answered 502",
                 value=failed(
                     ActionsErrorType.EXECUTION_ERROR,
-                    "Delivery to the target failed: answered 502.",
+                    "Delivery to the target failed: hooks.example.com:443 answered 502.",
                     "The target must answer with a 2xx status.",
                 ),
                 response_only=True,
@@ -280,7 +280,8 @@ class ActionTriggerApi(ServiceApiView):
                 "Failed: timed out",
                 value=failed(
                     ActionsErrorType.EXECUTION_TIMEOUT,
-                    "The target did not answer within 5000 ms.",
+                    "Delivery to the target failed: "
+                    "timed out after 5000 ms waiting for hooks.example.com:443.",
                     "Make the target answer sooner, or raise timeout_ms (at most 30000).",
                 ),
                 response_only=True,
@@ -289,7 +290,8 @@ class ActionTriggerApi(ServiceApiView):
                 "Failed: refused before sending",
                 value=failed(
                     ActionsErrorType.ACTION_BINDING_FAILED,
-                    "The target was refused before sending (refused: 10.0.0.7 is not a public address).",
+                    "The target was refused before sending "
+                    "(refused 10.0.0.7:80: 10.0.0.7 is not a public address).",
                     "Point target_url at an absolute http(s) URL of a host with a public address.",
                 ),
                 response_only=True,

@@ -29,14 +29,17 @@
 import base64
 import contextlib
 import contextvars
+import errno
 import heapq
+import http.client
 import ipaddress
 import itertools
 import os
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -55,12 +58,15 @@ from urllib3.exceptions import (
     HTTPError,
     LocationParseError,
     LocationValueError,
+    NameResolutionError,
     NewConnectionError,
+    ProtocolError,
     ReadTimeoutError,
     SSLError,
 )
 from urllib3.util import parse_url
 from urllib3.util.ssl_ import create_urllib3_context
+from urllib3.util.ssl_match_hostname import CertificateError
 
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "loopback-webhooks/1"
@@ -68,6 +74,19 @@ USER_AGENT = "loopback-webhooks/1"
 POOLS_PER_THREAD = 10
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+# The one place a failure is put in words (an attempt's `error`, a trigger's `failure_cause`).
+# Each names where the request went as host:port (never the URL's userinfo, path or query, which
+# may hold credentials) and is built from the exception's type and errno, never from its text.
+_CONNECTION_ERRNOS = {
+    errno.ECONNREFUSED: "connection refused to {where}",
+    errno.ECONNRESET: "connection reset by {where}",
+    errno.ECONNABORTED: "connection reset by {where}",
+    errno.EPIPE: "connection reset by {where}",
+    errno.ENETUNREACH: "network unreachable: no route to {where}",
+    errno.EHOSTUNREACH: "network unreachable: no route to {where}",
+}
 
 
 class ErrorKind:
@@ -446,7 +465,6 @@ def post_signed(
         defaults.update(fields)
         return OutboundResult(duration_ms=int((time.monotonic() - started) * 1000), **defaults)
 
-    too_slow = f"no answer within {timeout_seconds:g} s"
     deadline = _Deadline(timeout_seconds)
     context_token = _current_deadline.set(deadline)
     try:
@@ -481,40 +499,102 @@ def post_signed(
             _release(response, reusable=not deadline.expired)
     except InvalidIPAddress as exc:
         return finish(
-            error_kind=ErrorKind.REFUSED_DESTINATION, error=f"refused: {exc} is not a public address"
+            error_kind=ErrorKind.REFUSED_DESTINATION,
+            error=f"refused {_where(url)}: {exc} is not a public address",
         )
     except (_NotAnHttpUrl, LocationValueError):
         return finish(error_kind=ErrorKind.REFUSED_DESTINATION, error="refused: not an absolute http(s) URL")
-    except (HTTPError, _UnresolvedHost) as exc:
+    except _UnresolvedHost:
+        return finish(error_kind=ErrorKind.CONNECTION, error=f"could not resolve {_host(url)}")
+    except HTTPError as exc:
         # urllib3 counts a refused connection as a connect timeout too (NewConnectionError).
         timed_out = isinstance(exc, ConnectTimeoutError | ReadTimeoutError) and not isinstance(
             exc, NewConnectionError
         )
         if deadline.expired or timed_out:
-            return finish(error_kind=ErrorKind.TIMEOUT, error=too_slow)
-        # The names `requests` gave these, which recorded attempts already carry.
-        name = "SSLError" if isinstance(exc, SSLError) else "ConnectionError"
-        return finish(error_kind=ErrorKind.CONNECTION, error=f"{name}: could not complete the request")
+            return finish(error_kind=ErrorKind.TIMEOUT, error=_timed_out(url, timeout_seconds))
+        return finish(error_kind=ErrorKind.CONNECTION, error=_connection_failure(url, exc))
     finally:
         deadline.close()
         _current_deadline.reset(context_token)
 
     if not answered_in_time:
-        return finish(error_kind=ErrorKind.TIMEOUT, error=too_slow)
+        return finish(error_kind=ErrorKind.TIMEOUT, error=_timed_out(url, timeout_seconds))
     status = response.status
     if 300 <= status < 400:
         return finish(
             status_code=status,
             error_kind=ErrorKind.REDIRECT,
-            error=f"answered {status} (redirects are not followed)",
+            error=f"{_where(url)} answered {status}, a redirect (not followed)",
             body_prefix=body_prefix,
         )
     if not 200 <= status < 300:
         return finish(
             status_code=status,
             error_kind=ErrorKind.HTTP_STATUS,
-            error=f"answered {status}",
+            error=f"{_where(url)} answered {status}",
             body_prefix=body_prefix,
             retry_after_seconds=_retry_after(response),
         )
     return finish(status_code=status, body_prefix=body_prefix)
+
+
+def _host(url: str) -> str:
+    # Only reached for a URL `_destination` parsed: its host is there.
+    return parse_url(url).host or ""
+
+
+def _where(url: str) -> str:
+    """host:port of the URL (an IPv6 address in brackets), the port its scheme's when it names none."""
+    parsed = parse_url(url)
+    port = parsed.port or (443 if (parsed.scheme or "").lower() == "https" else 80)
+    return f"{parsed.host}:{port}"
+
+
+def _timed_out(url: str, timeout_seconds: float) -> str:
+    return f"timed out after {round(timeout_seconds * 1000)} ms waiting for {_where(url)}"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and those it wraps: urllib3 keeps the original as the cause (a new
+    connection's), as an argument (ProtocolError's, SSLError's), or both."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [arg for arg in current.args if isinstance(arg, BaseException)]
+        pending.extend(wrapped + [e for e in (current.__cause__, current.__context__) if e is not None])
+
+
+def _connection_failure(url: str, exc: HTTPError) -> str:
+    where = _where(url)
+    for cause in _chain(exc):
+        if isinstance(cause, NameResolutionError | socket.gaierror):
+            return f"could not resolve {_host(url)}"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS failed with {where}: certificate not accepted ({cause.verify_message})"
+        if isinstance(cause, CertificateError):
+            # urllib3's own check of the URL's name against the certificate's.
+            return f"TLS failed with {where}: certificate not valid for {_host(url)}"
+        if isinstance(cause, ssl.SSLError):
+            reason = (cause.reason or "handshake failed").lower().replace("_", " ")
+            return f"TLS failed with {where}: {reason}"
+        if isinstance(cause, http.client.RemoteDisconnected):
+            # Also a ConnectionResetError, without an errno: the far side closed, it did not reset.
+            return f"{where} closed the connection without answering"
+        if isinstance(cause, OSError) and cause.errno in _CONNECTION_ERRNOS:
+            return _CONNECTION_ERRNOS[cause.errno].format(where=where)
+        if isinstance(cause, http.client.HTTPException):
+            return f"{where} answered something that is not HTTP"
+    if isinstance(exc, SSLError):
+        return f"TLS failed with {where}"
+    errnos = [cause.errno for cause in _chain(exc) if isinstance(cause, OSError) and cause.errno]
+    if errnos:
+        return f"could not connect to {where} ({os.strerror(errnos[0]).lower()})"
+    if isinstance(exc, ProtocolError):
+        return f"{where} closed the connection"
+    return f"could not connect to {where}"

@@ -1,7 +1,9 @@
 """What a trigger records for the admin's trigger page (issue 18): the payload the service sent,
 and the precise cause of a failure, naming where it went (host:port)."""
 
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -9,11 +11,11 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from actions.models import ActionTrigger
-from actions.services.triggers import failure_cause
 from config.accounts.models import Service
-from config.outbound.client import ErrorKind, OutboundResult
 from tests.actions.trigger_factories import ActionFactory, Receiver, running_receiver, unused_port
 from tests.helpers import Api
+from tests.outbound.receivers import Receiver as OutboundReceiver
+from tests.outbound.receivers import answering, resetting
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +43,7 @@ def test_a_refused_connection_names_host_and_port(
     settings.OUTBOUND_ALLOW_PRIVATE = True
     port = unused_port()
     row = trigger(service_api, service, f"http://127.0.0.1:{port}/hook", {"payload": PAYLOAD})
-    assert f"127.0.0.1:{port}" in row.failure_cause
-    # The outbound client's own words decide "refused" (see failure_cause); either way, where.
-    assert row.failure_cause.startswith(("connection refused to", "could not connect to"))
+    assert row.failure_cause == f"connection refused to 127.0.0.1:{port}"
     assert row.failure_cause in row.error["error"]["message"]
     assert row.request_payload == PAYLOAD
 
@@ -56,7 +56,10 @@ def test_a_non_2xx_answer_names_its_status(service_api: Api, service: Service, r
 
 def test_a_timeout_says_after_how_long(service_api: Api, service: Service, receiver: Receiver) -> None:
     row = trigger(service_api, service, receiver.url("/slow"), {}, timeout_ms=200)
-    assert row.failure_cause.startswith("timed out after 200 ms waiting for 127.0.0.1:")
+    assert (
+        row.failure_cause
+        == f"timed out after 200 ms waiting for {receiver.url('/').split('//')[1].rstrip('/')}"
+    )
     assert row.request_payload is None
 
 
@@ -70,64 +73,62 @@ def test_a_sent_trigger_and_a_dry_run_record_no_cause_and_keep_the_payload(
     assert dry.status == "would_trigger" and dry.request_payload == {"dry": True}
 
 
-def outcome(kind: str, error: str = "", status: int | None = None) -> OutboundResult:
-    return OutboundResult(
-        status_code=status,
-        duration_ms=3,
-        error_kind=kind,
-        error=error,
-        body_prefix="",
-        retry_after_seconds=None,
-    )
+@contextmanager
+def target(kind: str) -> Iterator[tuple[str, str]]:
+    """A real destination failing in one way: (its URL, the cause a trigger to it records)."""
+    if kind == "refused":
+        port = unused_port()
+        yield f"http://127.0.0.1:{port}/hook", f"connection refused to 127.0.0.1:{port}"
+    elif kind == "unresolvable":
+        yield "https://nonexistent.invalid/hook", "could not resolve nonexistent.invalid"
+    elif kind == "never answers":
+        # Listening (so the connection is made) and never reading nor answering.
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            port = listener.getsockname()[1]
+            yield f"http://127.0.0.1:{port}/hook", f"timed out after 200 ms waiting for 127.0.0.1:{port}"
+    else:
+        receiver = OutboundReceiver(resetting if kind == "reset" else answering(502))
+        where = f"127.0.0.1:{receiver.server.server_port}"
+        try:
+            yield (
+                receiver.url,
+                (f"connection reset by {where}" if kind == "reset" else f"{where} answered 502"),
+            )
+        finally:
+            receiver.close()
 
 
 @pytest.mark.parametrize(
-    ("url", "result", "cause"),
+    ("kind", "error_type"),
     [
-        (
-            "https://hooks.example.com/x",
-            outcome(ErrorKind.CONNECTION, "NewConnectionError: [Errno 111] Connection refused"),
-            "connection refused to hooks.example.com:443",
-        ),
-        (
-            "http://hooks.example.com:8080/x",
-            outcome(ErrorKind.CONNECTION, "ProtocolError: Connection reset by peer"),
-            "hooks.example.com:8080 closed the connection",
-        ),
-        (
-            "https://nowhere.example/x",
-            outcome(ErrorKind.CONNECTION, "NameResolutionError: Failed to resolve 'nowhere.example'"),
-            "could not resolve nowhere.example",
-        ),
-        (
-            "https://hooks.example.com/x",
-            outcome(ErrorKind.CONNECTION, "ConnectionError: could not complete the request"),
-            "could not connect to hooks.example.com:443 (ConnectionError: could not complete the request)",
-        ),
-        (
-            "http://[::1]:9/x",
-            outcome(ErrorKind.TIMEOUT, "no answer within 5 s"),
-            "timed out after 5000 ms waiting for [::1]:9",
-        ),
-        (
-            "https://h.example.com/x",
-            outcome(ErrorKind.HTTP_STATUS, "answered 502", 502),
-            "h.example.com:443 answered 502",
-        ),
-        (
-            "https://h.example.com/x",
-            outcome(ErrorKind.REDIRECT, "answered 302 (redirects are not followed)", 302),
-            "h.example.com:443 answered 302, a redirect (not followed)",
-        ),
-        (
-            "http://10.0.0.1/x",
-            outcome(ErrorKind.REFUSED_DESTINATION, "refused: 10.0.0.1 is not a public address"),
-            "not sent to 10.0.0.1:80: refused: 10.0.0.1 is not a public address",
-        ),
+        ("refused", "execution_error"),
+        ("reset", "execution_error"),
+        ("unresolvable", "execution_error"),
+        ("never answers", "execution_timeout"),
+        ("502", "execution_error"),
     ],
 )
-def test_the_cause_in_words(url: str, result: OutboundResult, cause: str) -> None:
-    assert failure_cause(url=url, timeout_ms=5000, result=result) == cause
+def test_each_cause_is_recorded_and_answered_precisely(
+    service_api: Api, service: Service, settings: SettingsWrapper, kind: str, error_type: str
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+    with target(kind) as (url, cause):
+        ActionFactory(service=service, action_id="a", target_url=url, timeout_ms=200)
+        answer = service_api.post("/actions/a/trigger", {"payload": PAYLOAD}).json()
+
+    assert ActionTrigger.objects.get().failure_cause == cause
+    assert answer["error"]["error"]["type"] == error_type
+    assert answer["error"]["error"]["message"] == f"Delivery to the target failed: {cause}."
+
+
+def test_a_refused_destination_says_which_address_was_refused(
+    service_api: Api, service: Service, settings: SettingsWrapper
+) -> None:
+    settings.OUTBOUND_ALLOW_PRIVATE = False
+    row = trigger(service_api, service, "http://user:s3cret@10.0.0.1/hook?token=t0ken", {})
+
+    assert row.failure_cause == "refused 10.0.0.1:80: 10.0.0.1 is not a public address"
+    assert row.error["error"]["message"] == f"The target was refused before sending ({row.failure_cause})."
 
 
 def test_the_trigger_page_shows_the_payload_and_the_cause(

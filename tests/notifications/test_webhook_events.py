@@ -76,7 +76,7 @@ def test_the_list_is_the_callers_own_events_newest_first_with_their_last_attempt
         event=newer,
         started_at=NOW - timedelta(minutes=40),
         status_code=None,
-        error="no answer within 10 s",
+        error="timed out after 10000 ms waiting for hooks.example.com:443",
         duration_ms=40,
     )
     event_at(ServiceFactory(), NOW)  # another service's
@@ -99,7 +99,7 @@ def test_the_list_is_the_callers_own_events_newest_first_with_their_last_attempt
         "last_attempt": {
             "at": rfc3339(NOW - timedelta(minutes=40)),
             "status_code": None,
-            "error": "no answer within 10 s",
+            "error": "timed out after 10000 ms waiting for hooks.example.com:443",
             "duration_ms": 40,
         },
         "next_attempt_at": None,

@@ -2,6 +2,7 @@
 
 import contextlib
 import socket
+import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,6 +115,13 @@ def quick_then_trickling(handler: BaseHTTPRequestHandler, number: int, receiver:
 
 def hanging_up(handler: BaseHTTPRequestHandler, number: int, receiver: Receiver) -> None:
     """Reads the request, then closes the connection without a word."""
+    handler.close_connection = True
+
+
+def resetting(handler: BaseHTTPRequestHandler, number: int, receiver: Receiver) -> None:
+    """Reads the request, then resets the connection (a TCP RST, not a close)."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.connection.close()
     handler.close_connection = True
 
 
