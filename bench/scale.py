@@ -163,11 +163,9 @@ class ScaleBench:
         it with a default outcome, due to escalate), and one run of the command over them."""
         started = time.perf_counter()
         seeding.truncate(NotificationRecipient, Notification, WebhookEvent, DeliveryAttempt)
-        template, reason = seeding.respond_template(
+        template = seeding.notification_template(
             service_key=self.owners.service_key, username=self.owners.person.username
         )
-        if template is None:
-            raise RuntimeError(reason)
         person = self.owners.person
         escalation = json.dumps({"after_seconds": 60, "recipients": [person.username]})
         kinds = {
