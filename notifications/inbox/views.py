@@ -37,6 +37,7 @@ from notifications.inbox.words import (
 from notifications.models import Notification, NotificationStatus
 from notifications.selectors import (
     notification_get_for_recipient,
+    notification_get_to_answer_in_inbox,
     notifications_for_inbox,
     notifications_waiting_count,
 )
@@ -201,7 +202,9 @@ class NotificationView(InboxLoginRequired, View):
 
     def post(self, request: HttpRequest, notification_id: str) -> HttpResponse:
         try:
-            notification = notification_get_for_recipient(user=request.user, notification_id=notification_id)
+            notification = notification_get_to_answer_in_inbox(
+                user=request.user, notification_id=notification_id
+            )
         except (NotificationNotFound, NotificationAccessDenied) as error:
             return _not_readable_page(request, error)
         action_id = request.POST.get("action_id")
@@ -220,9 +223,14 @@ class NotificationView(InboxLoginRequired, View):
                 ),
             )
         except ApiError as error:
-            if error.status == 409:
-                # The row changed under the page: show it as it is now, with the reason on top.
-                notification.refresh_from_db()
+            # The page shows the row whole, as it is now (on a 409 it changed under the page; the
+            # reason goes on top): read with its people only here, off the answer's hot path.
+            try:
+                notification = notification_get_for_recipient(
+                    user=request.user, notification_id=notification_id
+                )
+            except (NotificationNotFound, NotificationAccessDenied) as gone:
+                return _not_readable_page(request, gone)
             return self._page(request, notification, error=error, posted=action_id, status=error.status)
         messages.success(
             request,
