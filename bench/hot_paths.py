@@ -223,6 +223,9 @@ class HttpBench:
             )
             results.append((run, measured))
             log(f"{run.label}: {describe(measured)}")
+            # The server still works through what wrk's closed connections had sent: wait for
+            # it, so that the next slice does not pay for this one (on a busy machine, seconds).
+            wait_until_ready(f"{base_url}/healthz", timeout=60)
         load_finished = os.getloadavg()
         # Only once the server is stopped has every trigger it accepted reached the receiver.
         self.processes.stop(gunicorn)
