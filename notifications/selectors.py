@@ -7,7 +7,17 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, DateTimeField, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    DateTimeField,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
 
 from config.accounts.models import Service
 from config.api.errors import InvalidRequest
@@ -111,6 +121,16 @@ def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_
 def notification_get_for_recipient(*, user: Any, notification_id: Any) -> Notification:
     """The person's own notification with its people, to render it whole."""
     return _get_for_recipient(_with_people(), user=user, notification_id=notification_id)
+
+
+def notification_get_for_inbox_page(*, user: Any, notification_id: Any) -> Notification:
+    """The person's own notification as its inbox page shows it: with its service, first
+    recipient and responder, and its recipients only once escalated (the page names them then)."""
+    rows = Notification.objects.select_related("service", "recipient", "responder")
+    notification = _get_for_recipient(rows, user=user, notification_id=notification_id)
+    if notification.escalated_at is not None:
+        prefetch_related_objects([notification], RECIPIENTS)
+    return notification
 
 
 def notification_get_to_respond(*, user: Any, notification_id: Any) -> Notification:

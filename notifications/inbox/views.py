@@ -36,7 +36,7 @@ from notifications.inbox.words import (
 )
 from notifications.models import Notification, NotificationStatus
 from notifications.selectors import (
-    notification_get_for_recipient,
+    notification_get_for_inbox_page,
     notification_get_to_answer_in_inbox,
     notifications_for_inbox,
     notifications_waiting_count,
@@ -195,7 +195,7 @@ def _row(notification: Notification, *, now: Any) -> dict[str, Any]:
 class NotificationView(InboxLoginRequired, View):
     def get(self, request: HttpRequest, notification_id: str) -> HttpResponse:
         try:
-            notification = notification_get_for_recipient(user=request.user, notification_id=notification_id)
+            notification = notification_get_for_inbox_page(user=request.user, notification_id=notification_id)
         except (NotificationNotFound, NotificationAccessDenied) as error:
             return _not_readable_page(request, error)
         return self._page(request, notification)
@@ -226,7 +226,7 @@ class NotificationView(InboxLoginRequired, View):
             # The page shows the row whole, as it is now (on a 409 it changed under the page; the
             # reason goes on top): read with its people only here, off the answer's hot path.
             try:
-                notification = notification_get_for_recipient(
+                notification = notification_get_for_inbox_page(
                     user=request.user, notification_id=notification_id
                 )
             except (NotificationNotFound, NotificationAccessDenied) as gone:
