@@ -9,7 +9,6 @@ page loads it after rendering) and cached briefly, and a CSV export streamed fro
 import contextlib
 import hashlib
 import uuid
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from django.contrib import admin, messages
@@ -64,6 +63,7 @@ from config.admin import (
     json_block,
     related_lookup_filter,
 )
+from config.api.timestamps import utc_stamp
 from conversations.models import Bot
 
 # A summary scans the whole filtered set; page views within this window reuse it.
@@ -183,13 +183,13 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
             match |= Q(pk=uuid.UUID(term))
         return queryset.filter(match), False
 
-    @admin.display(description="created (UTC)", ordering="created_at")
+    @admin.display(description="created", ordering="created_at")
     def created(self, obj: ContactSubmission) -> str:
-        return _timestamp(obj.created_at)
+        return utc_stamp(obj.created_at)
 
     @admin.display(description="completed")
     def completed(self, obj: ContactSubmission) -> str:
-        return _timestamp(obj.completed_at)
+        return utc_stamp(obj.completed_at)
 
     @admin.display(description="visitor id")
     def visitor(self, obj: ContactSubmission) -> SafeString:
@@ -429,10 +429,6 @@ class VisitorErasureAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdm
         return "an operator (erase_visitor)"
 
 
-def _timestamp(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
 # ---------------------------------------------------------------------------------------------
 # Triggered actions
 
@@ -462,18 +458,23 @@ class RecentTriggerInline(ReadOnlyTabularInline):
         "decision",
         "dry_run",
         "status",
-        "error_type",
+        "cause",
         "duration_ms",
         "idempotency_key",
     )
     show_change_link = True
 
-    @admin.display(description="error")
-    def error_type(self, obj: ActionTrigger) -> str:
-        return _error_type(obj.error)
+    @admin.display(description="why it failed")
+    def cause(self, obj: ActionTrigger) -> str:
+        return _cause(obj)
 
 
-def _error_type(error: Any) -> str:
+def _cause(trigger: ActionTrigger) -> str:
+    """Why a trigger failed: the cause recorded with it, else (a trigger recorded before causes
+    were, or one abandoned mid-send) its error's type; nothing for one that did not fail."""
+    if trigger.failure_cause:
+        return trigger.failure_cause
+    error = trigger.error
     if isinstance(error, dict) and isinstance(error.get("error"), dict):
         return str(error["error"].get("type", ""))
     return ""
@@ -526,7 +527,7 @@ class ActionTriggerAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, 
         "decision",
         "dry_run",
         "status",
-        "error_type",
+        "cause",
         "duration_ms",
     )
     list_select_related = ("action", "service")
@@ -549,20 +550,26 @@ class ActionTriggerAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, 
         "decision",
         "dry_run",
         "status",
+        "cause",
         "duration_ms",
         "idempotency_key",
+        "request_payload_block",
         "payload_sent_block",
         "error_block",
     )
 
-    @admin.display(description="error")
-    def error_type(self, obj: ActionTrigger) -> str:
-        return _error_type(obj.error)
+    @admin.display(description="why it failed")
+    def cause(self, obj: ActionTrigger) -> str:
+        return _cause(obj)
+
+    @admin.display(description="payload (as the service sent it)")
+    def request_payload_block(self, obj: ActionTrigger) -> SafeString | str:
+        return json_block(obj.request_payload) if obj.request_payload is not None else "None"
 
     @admin.display(description="payload sent")
     def payload_sent_block(self, obj: ActionTrigger) -> SafeString | str:
         return json_block(obj.payload_sent) if obj.payload_sent is not None else "-"
 
-    @admin.display(description="error")
+    @admin.display(description="error (as the API answered it)")
     def error_block(self, obj: ActionTrigger) -> SafeString | str:
         return json_block(obj.error) if obj.error is not None else "-"

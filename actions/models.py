@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.accounts.models import Service
+from config.api.timestamps import utc_stamp
 from conversations.models import Bot, Conversation
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class VisitorErasure(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"erasure {self.pk} ({self.source}, {self.erased_at:%Y-%m-%d %H:%M})"
+        return f"erasure {self.pk} ({self.source}, {utc_stamp(self.erased_at)})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,8 +255,14 @@ class ActionTrigger(models.Model):
     decision = models.BooleanField(null=True, blank=True)
     dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=TriggerStatus.choices)
+    # The `payload` of the trigger request as the service sent it (null when it sent none), dry
+    # runs and skipped ones included; payload_sent is the body that went out, when one did.
+    request_payload = models.JSONField(null=True, blank=True)
     payload_sent = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True)
+    # Why a send failed, precisely, for people: "connection refused to hooks.example.com:443",
+    # "timed out after 5000 ms", "hooks.example.com:443 answered 502" (services.triggers).
+    failure_cause = models.CharField(max_length=500, blank=True, default="")
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     # SHA-256 of the request body, to tell a retry from a different request under one key.

@@ -109,7 +109,7 @@ class ActionPutInput(InputSerializer):
 
 
 class ActionOutput(OutputSerializer):
-    """The action as `PUT` and `GET /actions/{id}` answer it."""
+    """An action as it is now; `action_version` counts its changes."""
 
     action_id = serializers.CharField()
     action_version = serializers.CharField(
@@ -139,7 +139,7 @@ class StoredErrorField(PassThroughField):
 
 
 class ActionResultOutput(OutputSerializer):
-    """The seed's ActionResult, alike for the first answer and every replay."""
+    """What a trigger did; a retry with the same Idempotency-Key gets the same one back."""
 
     # The trigger comes with its action (`action_trigger` returns it so): rendering queries nothing.
     action_id = serializers.CharField(source="action.action_id")

@@ -130,6 +130,16 @@ def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
         f"peak RSS is that process's. Goal: the changelist at the largest size within "
         f"{SCALE_RATIO_GOAL:g}x its time at the smallest; bounded memory for the commands.",
         "",
+        "Inbox and delivery log: one person's inbox of that many notifications (one in 2,000 open) and "
+        "that many events of one service among as many of others', over 30 days; median of a few "
+        "requests in-process with the person's session or the service key; `CPU` is what the process "
+        "spent per request (the wall time also waits for a core on a shared machine); `in the "
+        "database` is the Execution Time of `EXPLAIN (ANALYZE, BUFFERS)` of each query of the request, "
+        "summed. Goal: "
+        f"the inbox at the largest size within {READS_GROWTH_GOAL:g}x its time at the smallest (each "
+        "page's fastest request, the least disturbed by other work); each "
+        f"delivery log page under {READS_DATABASE_MS_GOAL:g} ms in the database, no Seq Scan of the events.",
+        "",
         header,
         "|---|" + "---:|" * (len(levels) + 1),
     ]
@@ -152,6 +162,7 @@ def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
         ),
         ("expire_rate", "`expire_notifications`, due rows done per second", "rows/s"),
         ("expire_rss", "`expire_notifications`, peak RSS", "MiB"),
+        *READS_MEASURES,
     ):
         values = [scale["levels"][rows].get("figures", {}).get(measure) for rows in levels]
         if all(value is None for value in values):
@@ -165,6 +176,38 @@ def scale_markdown(scale: dict[str, Any], machine: dict[str, Any]) -> str:
         lines.append("")
         lines.append(f"- {note}")
     return "\n".join(lines)
+
+
+READS_GROWTH_GOAL = 2.0
+READS_DATABASE_MS_GOAL = 10.0
+READS_MEASURES = (
+    ("inbox_first", "Inbox of one person, first page (`/inbox/`)", "ms"),
+    ("inbox_first_cpu", "inbox, first page, CPU of the process", "ms"),
+    ("inbox_first_db", "inbox, first page, in the database", "ms"),
+    ("inbox_later", "inbox, page 20", "ms"),
+    ("inbox_pending", "inbox, the open ones (`?status=pending`)", "ms"),
+    ("inbox_responded", "inbox, the answered ones (`?status=responded`)", "ms"),
+    ("inbox_expired", "inbox, the expired ones (`?status=expired`)", "ms"),
+    ("inbox_responded_later", "inbox, the answered ones, page 20", "ms"),
+    ("inbox_notification", "inbox, a notification's page", "ms"),
+    ("log_first", "Delivery log, first page (`GET /api/v1/webhook-events`)", "ms"),
+    ("log_first_cpu", "delivery log, first page, CPU of the process", "ms"),
+    ("log_first_db", "delivery log, first page, in the database", "ms"),
+    ("log_pending", "delivery log, `?status=pending`", "ms"),
+    ("log_delivered", "delivery log, `?status=delivered`", "ms"),
+    ("log_failed", "delivery log, `?status=failed`", "ms"),
+    ("log_type", "delivery log, `?type=notification.escalated`", "ms"),
+    ("log_since", "delivery log, `?since=` 7 days ago", "ms"),
+    ("log_failed_since", "delivery log, `?status=failed&since=` 7 days ago", "ms"),
+    ("log_cursor_20k", "delivery log, the cursor page 2 % into the log (20,000 events at a million)", "ms"),
+    ("log_cursor_500k", "delivery log, the cursor page half-way (500,000 events at a million)", "ms"),
+    ("log_cursor_500k_db", "delivery log, that page in the database", "ms"),
+    ("log_detail", "delivery log, one failed event with its attempts", "ms"),
+    ("log_slowest_db", "delivery log, the slowest page in the database", "ms"),
+    ("log_seq_scans", "delivery log, big tables read by a Seq Scan", "tables"),
+    ("log_replay", "bulk replay of every failed event (`POST /api/v1/webhook-events/replay`)", "ms"),
+    ("log_replay_queued", "bulk replay, events queued", "events"),
+)
 
 
 def check_consistent(check: dict[str, int]) -> bool:
@@ -197,6 +240,20 @@ def shortfalls(results: dict[str, Any]) -> list[str]:
     growth = results.get("scale", {}).get("checks", {}).get("changelist_growth")
     if growth and not growth["meets_goal"]:
         found.append(f"changelist: {growth['value']}x slower at the largest size (goal {growth['goal']}x)")
+    for name, check in results.get("scale", {}).get("checks", {}).items():
+        if name.startswith("inbox_") and not check["meets_goal"]:
+            found.append(
+                f"{name}: {check['value']}x slower at the largest size, fastest request "
+                f"(goal {check['goal']}x)"
+            )
+    slowest = results.get("scale", {}).get("checks", {}).get("log_slowest_db")
+    if slowest and not slowest["meets_goal"]:
+        found.append(
+            f"delivery log: a page took {slowest['value']} ms in the database (goal {slowest['goal']} ms)"
+        )
+    scans = results.get("scale", {}).get("checks", {}).get("log_seq_scans")
+    if scans and not scans["meets_goal"]:
+        found.append(f"delivery log: {scans['value']} big tables read by a Seq Scan (goal none)")
     return found
 
 

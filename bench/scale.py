@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 
 from actions.models import ActionExecution
-from bench import probes, report, seeding
+from bench import probes, report, scale_reads, seeding
 from bench.processes import ROOT, Budget, log, measured_run
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from conversations.models import Conversation
@@ -90,6 +90,7 @@ class ScaleBench:
                 "goal": report.SCALE_RATIO_GOAL,
                 "meets_goal": growth <= report.SCALE_RATIO_GOAL,
             }
+        checks.update(scale_reads.checks(levels))
         return {
             "levels": levels,
             "checks": checks,
@@ -106,6 +107,9 @@ class ScaleBench:
             level["seed_contact_submissions"] = {"added": added, "seconds": seconds}
             log(f"{rows:,} rows: {added:,} contact submissions added in {seconds} s")
             self.admin(rows, admin_urls, level)
+        if "reads" in self.args.scale:
+            level["reads"] = scale_reads.measure(owners=self.owners, rows=rows, repeat=self.args.repeat)
+            level["figures"].update(level["reads"].pop("figures"))
         if expire:
             run = level["expire"] = self.expire(rows)
             figures = level["figures"]

@@ -29,8 +29,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Field, Model, Q, QuerySet
 from django.http import Http404, HttpRequest
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 COUNT_CAP = 10_000
 # The most related rows a foreign-key filter names at once.
@@ -147,6 +147,9 @@ class ReadOnlyAdminMixin:
 
 
 class ReadOnlyTabularInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Rows shown under their parent's page, "None yet." when there are none."""
+
+    template = "admin/edit_inline/tabular_readonly.html"
     extra = 0
     can_delete = False
     show_change_link = False
@@ -162,6 +165,61 @@ def json_block(value: Any) -> SafeString:
     """A JSON value as an indented, escaped block."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
     return format_html('<pre class="json-block">{}</pre>', text)
+
+
+def value_table(value: Any, *, order: Sequence[str] = ()) -> SafeString:
+    """A JSON value as people read it: an object as a table of its keys and values, a list of
+    objects as a table with a column per key, other lists one item a line; nested values the
+    same way, inside their cell; "none" for an empty one. Keys named in `order` come first, in
+    that order, the others as stored (PostgreSQL's jsonb keeps its own order, not the sender's)."""
+    if isinstance(value, dict):
+        if not value:
+            return mark_safe('<span class="quiet">none</span>')
+        rows = format_html_join(
+            "",
+            '<tr><th scope="row">{}</th><td>{}</td></tr>',
+            ((key, value_table(value[key], order=order)) for key in _ordered(value, order)),
+        )
+        return format_html('<table class="definition">{}</table>', rows)
+    if isinstance(value, list):
+        if not value:
+            return mark_safe('<span class="quiet">none</span>')
+        if all(isinstance(item, dict) for item in value):
+            columns = _ordered({key: None for item in value for key in item}, order)
+            head = format_html_join("", '<th scope="col">{}</th>', ((column,) for column in columns))
+            body = format_html_join(
+                "",
+                "<tr>{}</tr>",
+                (
+                    (
+                        format_html_join(
+                            "",
+                            "<td>{}</td>",
+                            (
+                                (value_table(item[column], order=order) if column in item else "",)
+                                for column in columns
+                            ),
+                        ),
+                    )
+                    for item in value
+                ),
+            )
+            return format_html(
+                '<table class="definition"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body
+            )
+        return format_html_join(
+            mark_safe("<br>"), "{}", ((value_table(item, order=order),) for item in value)
+        )
+    if value is None:
+        return format_html("<code>{}</code>", "null")
+    if isinstance(value, bool | int | float):
+        return format_html("<code>{}</code>", json.dumps(value))
+    return format_html("{}", value)
+
+
+def _ordered(keys: dict[str, Any], order: Sequence[str]) -> list[str]:
+    rank = {key: index for index, key in enumerate(order)}
+    return sorted(keys, key=lambda key: rank.get(key, len(rank)))
 
 
 def choice_filter(
@@ -327,6 +385,8 @@ class LoopbackAdminSite(admin.AdminSite):
     site_title = "Loopback"
     index_title = "Loopback administration"
     site_url = "/inbox/"
+    # The lists need the width: at 1280 px the sidebar left a list with filters about 630 px.
+    enable_nav_sidebar = False
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         base = admin_class or admin.ModelAdmin

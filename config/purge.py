@@ -18,12 +18,20 @@ from django.db.models import QuerySet
 from django.utils.module_loading import module_has_submodule
 
 from config.formats import parse_retention
+from config.progress import OnProgress
 
 DEFAULT_BATCH_SIZE = 1000
 
 
 class Purge(Protocol):
-    def __call__(self, *, older_than: timedelta, dry_run: bool = False, batch_size: int = ...) -> int: ...
+    def __call__(
+        self,
+        *,
+        older_than: timedelta,
+        dry_run: bool = False,
+        batch_size: int = ...,
+        on_progress: OnProgress | None = None,
+    ) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -62,14 +70,18 @@ def retention_of(step: PurgeStep) -> timedelta | None:
         raise ValueError(f"{step.setting}: {exc}") from None
 
 
-def purge_all(*, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE) -> list[PurgeOutcome]:
+def purge_all(
+    *, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE, on_progress: OnProgress | None = None
+) -> list[PurgeOutcome]:
     """Run every step under its retention. Settings are all checked before any step runs."""
     steps = [(step, retention_of(step)) for step in purge_steps()]
     outcomes = []
     for step, older_than in steps:
         count = None
         if older_than is not None:
-            count = step.purge(older_than=older_than, dry_run=dry_run, batch_size=batch_size)
+            count = step.purge(
+                older_than=older_than, dry_run=dry_run, batch_size=batch_size, on_progress=on_progress
+            )
         outcomes.append(
             PurgeOutcome(
                 kind=step.kind,
@@ -82,7 +94,11 @@ def purge_all(*, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE) ->
 
 
 def purge_in_batches(
-    candidates: QuerySet[Any], purge: Callable[[list[Any]], int], *, batch_size: int = DEFAULT_BATCH_SIZE
+    candidates: QuerySet[Any],
+    purge: Callable[[list[Any]], int],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: OnProgress | None = None,
 ) -> int:
     """Apply `purge` to the primary keys of `candidates`, `batch_size` at a time; the total it returns.
 
@@ -102,4 +118,7 @@ def purge_in_batches(
             batch = list(chosen.values_list("pk", flat=True)[:batch_size])
             if not batch:
                 return total
-            total += purge(batch)
+            done = purge(batch)
+            total += done
+        if on_progress is not None:
+            on_progress(done)

@@ -17,6 +17,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.api.docs import API_DESCRIPTION, TAGS
 from config.formats import parse_email_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -223,6 +224,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times on the server's pages: one format, in UTC and saying so (config/locale_formats).
+FORMAT_MODULE_PATH = ["config.locale_formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -272,13 +275,14 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api.handlers.drf_exception_handler",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.AutoSchema",
     "DEFAULT_VERSIONING_CLASS": None,
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loopback API",
-    "DESCRIPTION": "Widget actions (/v1), human decisions (/api/v1) and triggered actions (/actions).",
+    "DESCRIPTION": API_DESCRIPTION,
+    "TAGS": TAGS,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -25,8 +25,10 @@ from config.admin import (
     choice_filter,
     has_model_permission,
     json_block,
+    value_table,
 )
 from config.api.errors import ApiError
+from config.api.timestamps import utc_stamp
 from config.outbound.models import WebhookEvent
 from notifications.models import Notification, NotificationStatus
 from notifications.services import (
@@ -37,6 +39,17 @@ from notifications.services import (
 
 BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 REASON_MAX_LENGTH = 500
+# How an action definition and its options read, left to right (contract 3's fields).
+DEFINITION_ORDER = (
+    "id",
+    "value",
+    "label",
+    "response_type",
+    "options",
+    "constraints",
+    "true_label",
+    "false_label",
+)
 # Webhook deliveries listed on a notification's page; a notification has one or two events.
 DELIVERIES_SHOWN = 10
 
@@ -47,7 +60,7 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
     list_display = (
         "created_at",
         "title",
-        "recipient",
+        "recipients",
         "service",
         "status_display",
         "deadline",
@@ -89,6 +102,14 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
     )
     actions = ("invalidate", "replay")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
+        # Each row's "+N more" counts its recipients: one query for the page, not one a row.
+        return super().get_queryset(request).prefetch_related("recipient_links")
+
+    @admin.display(description="recipients")
+    def recipients(self, obj: Notification) -> str:
+        return obj.recipients_label()
+
     def get_fieldsets(self, request: HttpRequest, obj: Notification | None = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if has_model_permission(request, WebhookEvent, "view"):
@@ -114,11 +135,11 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
 
     @admin.display(description="default outcome at the deadline")
     def on_deadline_block(self, obj: Notification) -> SafeString | str:
-        return json_block(obj.on_deadline) if obj.on_deadline is not None else "None"
+        return value_table(obj.on_deadline) if obj.on_deadline is not None else "None"
 
     @admin.display(description="escalation")
     def escalate_block(self, obj: Notification) -> SafeString | str:
-        return json_block(obj.escalate) if obj.escalate is not None else "None"
+        return value_table(obj.escalate) if obj.escalate is not None else "None"
 
     @admin.display(description="response data")
     def response_data_block(self, obj: Notification) -> SafeString | str:
@@ -126,11 +147,11 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
 
     @admin.display(description="actions")
     def actions_block(self, obj: Notification) -> SafeString:
-        return json_block(obj.actions)
+        return value_table(obj.actions, order=DEFINITION_ORDER)
 
     @admin.display(description="metadata")
     def metadata_block(self, obj: Notification) -> SafeString:
-        return json_block(obj.metadata)
+        return value_table(obj.metadata)
 
     @admin.display(description="events and their attempts")
     def deliveries(self, obj: Notification) -> SafeString | str:
@@ -189,7 +210,9 @@ class NotificationAdmin(IdSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, a
             **self.admin_site.each_context(request),
             "title": "Invalidate notifications",
             "opts": self.opts,
-            "notifications": list(queryset.select_related("recipient")[:100]),
+            "notifications": list(
+                queryset.select_related("recipient").prefetch_related("recipient_links")[:100]
+            ),
             "count": queryset.count(),
             "posted": posted,
             "reason_missing": reason_missing,
@@ -260,7 +283,7 @@ def _delivery_html(event: WebhookEvent) -> SafeString:
         "<tr><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
         (
             (
-                f"{attempt.started_at:%Y-%m-%d %H:%M:%S}",
+                utc_stamp(attempt.started_at),
                 attempt.status_code if attempt.status_code is not None else "-",
                 attempt.duration_ms,
                 attempt.error or "",
@@ -278,6 +301,6 @@ def _delivery_html(event: WebhookEvent) -> SafeString:
         event.event_type,
         event.status,
         event.attempt_count,
-        f"{event.created_at:%Y-%m-%d %H:%M:%S}",
+        utc_stamp(event.created_at),
         attempts or NO_ATTEMPT_YET,
     )

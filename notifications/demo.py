@@ -22,16 +22,24 @@ APPROVAL: dict[str, Any] = {
     "title": "Approve the refund for order 1042?",
     "description": "The customer returned the blender unopened; the refund is 89.00 EUR.",
     "metadata": {"demo": True, "order": 1042},
+    # Two answers, each with its own optional note: the one answer a notification takes is the
+    # decision and why, together (a separate "note" action would close it with no decision).
     "actions": [
         {
             "id": "approve",
-            "label": "Approve the refund",
-            "response_type": "binary",
-            "options": {"true_label": "Approve", "false_label": "Reject"},
+            "label": "Approve the refund (a note for the customer, optional)",
+            "response_type": "text",
+            "constraints": {"max_length": 500},
         },
-        {"id": "comment", "label": "Add a note", "response_type": "text", "constraints": {"max_length": 500}},
+        {
+            "id": "reject",
+            "label": "Reject the refund (the reason, optional)",
+            "response_type": "text",
+            "constraints": {"max_length": 500},
+        },
     ],
 }
+APPROVAL_NOTE = "Approved: returned unopened, refund 89.00 EUR."
 PLAN: dict[str, Any] = {
     "title": "Which plan should we offer Dana?",
     "metadata": {"demo": True, "lead": "dana"},
@@ -194,7 +202,9 @@ def seed(context: dict[str, Any]) -> list[str]:
     _answered(service=service, person=person, spec=ANSWERED_UNDELIVERED, attempts=NEVER_DELIVERED)
 
     base, token = context["base_url"], context["user_token"]
-    answer = json.dumps({"notification_id": str(approval.pk), "action_id": "approve", "response_data": True})
+    answer = json.dumps(
+        {"notification_id": str(approval.pk), "action_id": "approve", "response_data": APPROVAL_NOTE}
+    )
     auth = shlex.quote(f"Authorization: Bearer {token}")
     service_auth = shlex.quote(f"Authorization: Bearer {context['service_key']}")
     replay = json.dumps({"status": "failed", "since": "2000-01-01T00:00:00Z"})

@@ -93,12 +93,10 @@ class Notification(models.Model):
             # The first recipient's notifications (admin search, a user's deletion); a person's own
             # lists go through NotificationRecipient.
             models.Index(F("recipient"), F("created_at").desc(), F("id").desc(), name="notif_inbox"),
-            # The expiry sweep: pending rows by deadline, and nothing else.
-            models.Index(
-                fields=["deadline"],
-                condition=Q(status="pending", deadline__isnull=False),
-                name="notif_pending_deadline",
-            ),
+            # Pending rows by deadline (those without one last), and nothing else: the expiry sweep
+            # (due ones), and a person's open ones at the top of the inbox and in its count (with
+            # the id, so that the count is read from the index and the recipients' alone).
+            models.Index(fields=["deadline", "id"], condition=Q(status="pending"), name="notif_pending"),
             # The escalation sweep: pending rows not yet escalated, by when they escalate.
             models.Index(
                 fields=["escalate_at"],
@@ -149,7 +147,14 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} → {self.recipient_id} ({self.status})"
+        return f"{self.title} → {self.recipients_label()}"
+
+    def recipients_label(self) -> str:
+        """Who it asks, in a few words: the first recipient's username, and how many more
+        ("alex (+2 more)"). Reads the prefetched `recipient_links` when there are."""
+        more = len(self.recipient_links.all()) - 1
+        first = self.recipient.get_username()
+        return f"{first} (+{more} more)" if more > 0 else first
 
     def is_overdue(self, now: datetime) -> bool:
         return (
@@ -241,7 +246,7 @@ class NotificationRecipient(models.Model):
 
     def __str__(self) -> str:
         marker = " (escalated)" if self.escalated else ""
-        return f"{self.user_id} on {self.notification_id}{marker}"
+        return f"{self.user.get_username()}{marker} on {self.notification.title}"
 
 
 MAX_RECIPIENTS = 20

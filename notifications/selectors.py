@@ -4,20 +4,11 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import (
-    Case,
-    DateTimeField,
-    F,
-    Prefetch,
-    Q,
-    QuerySet,
-    Value,
-    When,
-    prefetch_related_objects,
-)
+from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from config.accounts.models import Service
 from config.api.errors import InvalidRequest
@@ -207,19 +198,101 @@ def notifications_for_recipient(
     return page[:limit], Cursor(created_at=last.created_at, id=last.id)
 
 
-def notifications_for_inbox(*, user: Any, now: datetime, status: str | None = None) -> QuerySet[Notification]:
-    """The person's notifications in the inbox's order (contract 9): the open ones first, soonest
-    deadline first and those without one after them, then the others newest first."""
-    rows = notifications_readable_by(user=user).select_related("service", "responder")
-    if status is not None:
-        rows = rows.filter(_status_condition(status, now))
-    is_open = open_at(now)
-    return rows.annotate(
-        closed=Case(When(is_open, then=Value(0)), default=Value(1)),
-        open_deadline=Case(When(is_open, then=F("deadline")), default=None, output_field=DateTimeField()),
-    ).order_by("closed", F("open_deadline").asc(nulls_last=True), "-created_at", "-id")
+def _closed_at(now: datetime) -> Q:
+    """Not open at `now`: answered, withdrawn, expired, or past its deadline unmarked."""
+    return ~Q(status=NotificationStatus.PENDING) | Q(deadline__lte=now)
 
 
-def notifications_waiting_count(*, user: Any, now: datetime) -> int:
-    """How many of the person's notifications still wait for an answer."""
-    return notifications_readable_by(user=user).filter(open_at(now)).count()
+# The whole inbox (unfiltered) is counted at least this far, from the recipient rows' index
+# alone: "page 3 of 20" is exact in an inbox of up to 20 pages (docs/decisions.md).
+INBOX_COUNT_AT_LEAST = 1000
+
+
+@dataclass(frozen=True)
+class InboxRows:
+    """A person's notifications in the inbox's order (contract 9), a sequence for a Paginator: the
+    open ones first, soonest deadline first and those without one after them, then the others
+    newest first.
+
+    Two queries, each one index range whatever the person's history: the open ones are found
+    among the pending rows (notif_pending), and the others by walking the person's recipient rows
+    newest first (nrecip_user_recent), stopping at the page's end.
+
+    `count` goes one row past `count_to` (the end of the page asked for; None: to the end), the
+    whole inbox's at least INBOX_COUNT_AT_LEAST: numbering a million rows' pages would read them
+    all, and a filtered count reads each row it passes. `count_capped` says it stopped early.
+    """
+
+    user: Any
+    now: datetime
+    status: str | None = None
+    count_to: int | None = None
+
+    def _readable(self) -> QuerySet[Notification]:
+        return notifications_readable_by(user=self.user).select_related("service", "responder")
+
+    def _open(self) -> QuerySet[Notification]:
+        return (
+            self._readable()
+            .filter(open_at(self.now))
+            .order_by(F("deadline").asc(nulls_last=True), "-created_at", "-id")
+        )
+
+    def _closed(self) -> QuerySet[Notification]:
+        condition = _closed_at(self.now)
+        if self.status is not None:
+            condition &= _status_condition(self.status, self.now)
+        # Ordered by the recipient row's copy of created_at (the ordering reuses the readers'
+        # join), so that the walk is the index's.
+        return (
+            self._readable()
+            .filter(condition)
+            .order_by("-recipient_links__notification_created_at", "-recipient_links__notification_id")
+        )
+
+    @cached_property
+    def waiting(self) -> int:
+        """How many of the person's notifications still wait for an answer (whatever the filter)."""
+        return notifications_readable_by(user=self.user).filter(open_at(self.now)).count()
+
+    @property
+    def _open_shown(self) -> int:
+        return self.waiting if self.status in (None, NotificationStatus.PENDING) else 0
+
+    @property
+    def _count_limit(self) -> int | None:
+        if self.count_to is None or self.status == NotificationStatus.PENDING:
+            return None
+        return max(self.count_to, INBOX_COUNT_AT_LEAST) if self.status is None else self.count_to
+
+    def _capped(self, rows: QuerySet[Any]) -> int:
+        limit = self._count_limit
+        return rows.count() if limit is None else rows[: limit + 1].count()
+
+    @cached_property
+    def _count(self) -> int:
+        if self.status == NotificationStatus.PENDING:
+            return self.waiting
+        if self.status is None:
+            # Open or not, every recipient row is one: counted from its index alone, in its order.
+            links = NotificationRecipient.objects.filter(user=self.user)
+            return self._capped(links.order_by("-notification_created_at", "-notification_id").values("pk"))
+        return self._capped(self._closed().values("pk"))
+
+    def count(self) -> int:
+        return self._count
+
+    @property
+    def count_capped(self) -> bool:
+        limit = self._count_limit
+        return limit is not None and self._count > limit
+
+    def __getitem__(self, window: slice) -> list[Notification]:
+        start, stop = window.start or 0, window.stop
+        opened = self._open_shown
+        rows: list[Notification] = []
+        if start < opened:
+            rows += list(self._open()[start : min(stop, opened)])
+        if stop > opened and self.status != NotificationStatus.PENDING:
+            rows += list(self._closed()[max(0, start - opened) : stop - opened])
+        return rows

@@ -7,8 +7,18 @@ from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from config.api.errors import InvalidRequest, Unauthenticated
+from config.api.families import NOTIFICATIONS
 from config.api.fields import PassThroughField, Rfc3339Field
+from config.api.schema import error_response
 from config.api.serializers import OutputSerializer
+from notifications.errors import (
+    NotificationAccessDenied,
+    NotificationAlreadyResponded,
+    NotificationExpired,
+    NotificationInvalidated,
+    NotificationNotFound,
+)
 from notifications.models import Notification, NotificationStatus, ResponseType
 
 # Built from a dict: a Serializer class cannot declare a field named `label` (Field.label).
@@ -156,11 +166,40 @@ class Responded(OutputSerializer):
     responded_at = Rfc3339Field()
 
 
-def error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(description=description)
+# The answers every notification route may give, each with its real body as the example.
+UNAUTHENTICATED = error_response(
+    NOTIFICATIONS,
+    "`AUTH_INVALID_TOKEN`: no `Authorization: Bearer ...` header, or a credential that is unknown, "
+    "revoked or of the wrong kind.",
+    Unauthenticated(),
+)
 
 
-UNAUTHENTICATED = error("AUTH_INVALID_TOKEN: missing, unknown or revoked credential")
-INVALID = error("INVALID_REQUEST, details.field names the field")
-NOT_FOUND = error("NOTIFICATION_NOT_FOUND (also for an id that is not a UUID)")
-TERMINAL = error("NOTIFICATION_ALREADY_RESPONDED, NOTIFICATION_EXPIRED or NOTIFICATION_INVALIDATED")
+def invalid(message: str, *, field: str | None) -> OpenApiResponse:
+    """The route's 400, with one of its real messages as the example."""
+    return error_response(
+        NOTIFICATIONS,
+        "`INVALID_REQUEST`: the body or query is not what this route takes; `details.field` names the field.",
+        InvalidRequest(message, details=None if field is None else {"field": field}),
+    )
+
+
+NOT_FOUND = error_response(
+    NOTIFICATIONS,
+    "`NOTIFICATION_NOT_FOUND`: no such notification (also for an id that is not a UUID), or, for a "
+    "service, another service's.",
+    NotificationNotFound(),
+)
+TERMINAL = error_response(
+    NOTIFICATIONS,
+    "The notification is no longer pending; the code says which state it is in.",
+    NotificationAlreadyResponded(),
+    NotificationExpired(),
+    NotificationInvalidated(),
+)
+ACCESS_DENIED = error_response(
+    NOTIFICATIONS,
+    "`NOTIFICATION_ACCESS_DENIED`: the notification exists but the caller is not (yet) one of its "
+    "recipients.",
+    NotificationAccessDenied(),
+)

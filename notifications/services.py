@@ -30,6 +30,7 @@ from config.outbound.services import (
     webhooks_enqueue_many,
     webhooks_replay,
 )
+from config.progress import OnProgress
 from config.purge import purge_in_batches
 from notifications.emails import notification_emails_queue
 from notifications.errors import (
@@ -244,7 +245,9 @@ class SweepCounts:
     escalated: int
 
 
-def notifications_sweep(*, dry_run: bool = False, batch_size: int = SWEEP_BATCH_SIZE) -> SweepCounts:
+def notifications_sweep(
+    *, dry_run: bool = False, batch_size: int = SWEEP_BATCH_SIZE, on_progress: OnProgress | None = None
+) -> SweepCounts:
     """Every deadline-driven transition that is due: overdue notifications expired (or answered
     by their default outcome), due escalations done, each with its webhook (and e-mails).
 
@@ -252,7 +255,7 @@ def notifications_sweep(*, dry_run: bool = False, batch_size: int = SWEEP_BATCH_
     On PostgreSQL each batch is one statement that locks its rows with SKIP LOCKED, changes and
     returns them, so concurrent runs take disjoint rows and nothing happens twice; SQLite runs
     one writer at a time. Expiry and default outcomes go first: an escalation whose notification
-    is past its deadline is not done.
+    is past its deadline is not done. `on_progress` is called with each batch's count.
     """
     now = timezone.now()
     if dry_run:
@@ -263,18 +266,20 @@ def notifications_sweep(*, dry_run: bool = False, batch_size: int = SWEEP_BATCH_
             escalated=Notification.objects.filter(escalation_due_at(now)).count(),
         )
     return SweepCounts(
-        expired=_in_batches(_expire_batch, batch_size=batch_size),
-        defaulted=_in_batches(_default_batch, batch_size=batch_size),
-        escalated=_in_batches(_escalate_batch, batch_size=batch_size),
+        expired=_in_batches(_expire_batch, batch_size=batch_size, on_progress=on_progress),
+        defaulted=_in_batches(_default_batch, batch_size=batch_size, on_progress=on_progress),
+        escalated=_in_batches(_escalate_batch, batch_size=batch_size, on_progress=on_progress),
     )
 
 
-def _in_batches(step: Callable[..., int], *, batch_size: int) -> int:
+def _in_batches(step: Callable[..., int], *, batch_size: int, on_progress: OnProgress | None) -> int:
     total = 0
     while True:
         with transaction.atomic():
             done = step(now=timezone.now(), batch_size=batch_size)
         total += done
+        if on_progress is not None:
+            on_progress(done)
         if done < batch_size:
             return total
 
@@ -489,6 +494,7 @@ def notification_events_replay(
     dry_run: bool = False,
     failed_only: bool = False,
     since: datetime | None = None,
+    on_progress: OnProgress | None = None,
 ) -> ReplayCounts:
     """Queue the stored events of these notifications again, each under its own webhook-id.
 
@@ -504,12 +510,18 @@ def notification_events_replay(
     if since is not None:
         events = events.filter(created_at__gte=since)
     return ReplayCounts(
-        queued=webhooks_replay(events=events, dry_run=dry_run),
+        queued=webhooks_replay(events=events, dry_run=dry_run, on_progress=on_progress),
         skipped_purged=webhooks_count_purged(events=events),
     )
 
 
-def notifications_purge(*, older_than: timedelta, dry_run: bool = False, batch_size: int = 1000) -> int:
+def notifications_purge(
+    *,
+    older_than: timedelta,
+    dry_run: bool = False,
+    batch_size: int = 1000,
+    on_progress: OnProgress | None = None,
+) -> int:
     """Delete the notifications that reached a terminal state more than `older_than` ago, with
     their answers (on the row) and their webhook events and attempts; how many (or would be).
 
@@ -528,7 +540,7 @@ def notifications_purge(*, older_than: timedelta, dry_run: bool = False, batch_s
         _deleted, per_model = Notification.objects.filter(pk__in=ids).delete()
         return per_model.get(Notification._meta.label, 0)
 
-    return purge_in_batches(finished, purge, batch_size=batch_size)
+    return purge_in_batches(finished, purge, batch_size=batch_size, on_progress=on_progress)
 
 
 def client_token_obtain(*, request: HttpRequest, username: str, password: str) -> str:

@@ -16,11 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.accounts.services import service_webhook_secret_rotate
-from config.api.errors import ApiError, InvalidRequest
-from config.api.families import Family, InputProblem
+from config.api.errors import ApiError, InvalidRequest, NotFound
+from config.api.families import NOTIFICATIONS, Family, InputProblem
 from config.api.fields import Rfc3339Field, StrictCharField, StrictChoiceField
+from config.api.schema import error_response
 from config.api.serializers import InputSerializer
 from config.api.views import ServiceApiView
+from config.outbound.errors import PayloadPurged
 from config.outbound.models import WebhookEvent
 from config.outbound.selectors import (
     EventCursor,
@@ -30,7 +32,7 @@ from config.outbound.selectors import (
     webhook_events_page_for_service,
 )
 from config.outbound.services import webhook_replay, webhooks_replay
-from notifications.serializers import INVALID, UNAUTHENTICATED, error
+from notifications.serializers import UNAUTHENTICATED, invalid
 from notifications.webhook_serializers import (
     QueuedOutput,
     WebhookEventDetailOutput,
@@ -38,7 +40,12 @@ from notifications.webhook_serializers import (
     WebhookSecretOutput,
 )
 
-WEBHOOK_ID = OpenApiParameter("webhook_id", str, OpenApiParameter.PATH, description="`msg_...`")
+WEBHOOK_ID = OpenApiParameter(
+    "webhook_id",
+    str,
+    OpenApiParameter.PATH,
+    description="The event's `webhook-id`, `msg_...`, as its requests carry it in the `webhook-id` header.",
+)
 ATTEMPT_EXAMPLE = {
     "at": "2026-11-30T09:15:05Z",
     "status_code": 503,
@@ -55,7 +62,12 @@ EVENT_EXAMPLE: dict[str, Any] = {
     "last_attempt": ATTEMPT_EXAMPLE,
     "next_attempt_at": None,
 }
-NOT_FOUND = error("NOT_FOUND: no such event, or another service's")
+NOT_FOUND = error_response(
+    NOTIFICATIONS,
+    "`NOT_FOUND`: no such event, or another service's.",
+    NotFound("There is no such webhook event."),
+)
+NO_FIELDS = "This request takes no fields; send no body, or {}."
 
 
 class NoFieldsInput(InputSerializer):
@@ -71,7 +83,7 @@ class NoFieldsInput(InputSerializer):
 
     @classmethod
     def input_error(cls, family: Family, problem: InputProblem) -> ApiError:
-        return InvalidRequest("This request takes no fields; send no body, or {}.")
+        return InvalidRequest(NO_FIELDS)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -100,8 +112,20 @@ class WebhookEventsApi(ServiceApiView):
 
     @extend_schema(
         operation_id="webhook_event_list",
+        summary="List my webhook events",
+        description="Your service (service key) reads the webhooks Loopback owes it, newest first, "
+        "50 a page; `next` is the URL of the next page, or null on the last. Filter by `status` "
+        "(`pending`: not delivered yet, retries to come; `delivered`: a 2xx answer; `failed`: "
+        "every retry used up), `type` (`notification.responded`, `notification.expired`, "
+        "`notification.escalated`) and `since` (created at or after). `last_attempt` is the latest "
+        "try, null before the first; `next_attempt_at` is when the next one is due, null once "
+        "delivered or failed.",
         parameters=[ListQuery],
-        responses={200: WebhookEventPageOutput, 400: INVALID, 401: UNAUTHENTICATED},
+        responses={
+            200: WebhookEventPageOutput,
+            400: invalid("status: must be one of pending, delivered, failed.", field="status"),
+            401: UNAUTHENTICATED,
+        },
         examples=[
             OpenApiExample(
                 "A page",
@@ -132,6 +156,12 @@ class WebhookEventsApi(ServiceApiView):
 class WebhookEventDetailApi(ServiceApiView):
     @extend_schema(
         operation_id="webhook_event_get",
+        summary="Read a webhook event and its attempts",
+        description="Your service (service key) reads one of its events: the fields of the list, "
+        "`payload` (exactly the JSON that was or will be sent; null once purged after the "
+        "retention period) and `attempt_log`, every attempt oldest first, each with its time, the "
+        "status code answered (null when there was no answer), the error and the duration. "
+        "Another service's event is a 404, as if it did not exist.",
         parameters=[WEBHOOK_ID],
         responses={200: WebhookEventDetailOutput, 401: UNAUTHENTICATED, 404: NOT_FOUND},
         examples=[
@@ -167,14 +197,24 @@ class WebhookEventDetailApi(ServiceApiView):
 class WebhookEventReplayApi(ServiceApiView):
     @extend_schema(
         operation_id="webhook_event_replay",
+        summary="Send a webhook event again",
+        description="Your service (service key) has one event sent again, with the same payload "
+        "and the same `webhook-id` (so a receiver that deduplicates by it sees a repeat), signed "
+        "anew; it goes out through the delivery workers like any event. "
+        'Takes no body (or `{}`). 202 `{"queued": 1}`. An event whose payload was purged cannot '
+        "be sent again: 409 `PAYLOAD_PURGED`.",
         parameters=[WEBHOOK_ID],
         request=None,
         responses={
             202: QueuedOutput,
-            400: INVALID,
+            400: invalid(NO_FIELDS, field=None),
             401: UNAUTHENTICATED,
             404: NOT_FOUND,
-            409: error("PAYLOAD_PURGED: the payload is gone, nothing to send again"),
+            409: error_response(
+                NOTIFICATIONS,
+                "`PAYLOAD_PURGED`: the payload is gone after the retention period; nothing to send again.",
+                PayloadPurged(),
+            ),
         },
         examples=[OpenApiExample("Queued", value={"queued": 1}, response_only=True, status_codes=["202"])],
     )
@@ -193,8 +233,17 @@ class WebhookEventsReplayApi(ServiceApiView):
 
     @extend_schema(
         operation_id="webhook_events_replay",
+        summary="Send again every failed (or delivered) event since a moment",
+        description="After an outage on your side: your service (service key) has every one of "
+        "its events with this `status` (`failed` or `delivered`) created at or after `since` sent "
+        "again, each under its own `webhook-id`. Both fields are required. Purged events are "
+        'skipped. 202 `{"queued": N}`, the number queued.',
         request=ReplayInput,
-        responses={202: QueuedOutput, 400: INVALID, 401: UNAUTHENTICATED},
+        responses={
+            202: QueuedOutput,
+            400: invalid("since: This field is required.", field="since"),
+            401: UNAUTHENTICATED,
+        },
         examples=[
             OpenApiExample(
                 "Every failed event since the outage began",
@@ -215,8 +264,18 @@ class WebhookEventsReplayApi(ServiceApiView):
 class WebhookSecretRotateApi(ServiceApiView):
     @extend_schema(
         operation_id="webhook_secret_rotate",
+        summary="Rotate the webhook signing secret",
+        description="Your service (service key) gets a new `whsec_` secret, shown this once. Until "
+        "`previous_valid_until` (`WEBHOOK_SECRET_OVERLAP`, 24 hours by default) every request "
+        "Loopback sends you is signed with both secrets (`webhook-signature: v1,<new> "
+        "v1,<previous>`), so a receiver holding either one verifies it; after that, with the new "
+        "one only. Rotating again within the window drops the oldest. Takes no body (or `{}`).",
         request=None,
-        responses={200: WebhookSecretOutput, 400: INVALID, 401: UNAUTHENTICATED},
+        responses={
+            200: WebhookSecretOutput,
+            400: invalid(NO_FIELDS, field=None),
+            401: UNAUTHENTICATED,
+        },
         examples=[
             OpenApiExample(
                 "Rotated",

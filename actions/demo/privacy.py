@@ -41,5 +41,5 @@ def seed(context: dict[str, Any]) -> list[str]:
         f"  lists the record (search for {ERASED_VISITOR}: it keeps only a digest of the id). Erase another",
         "  (their executions, conversations and messages), or see what the retention would purge:",
         f"    curl -X DELETE {base}/v1/bots/{bot.id}/visitors/visitor-ana -H {auth}",
-        "    python manage.py purge_data --dry-run",
+        f"    {context['manage']} purge_data --dry-run",
     ]

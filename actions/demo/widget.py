@@ -172,5 +172,5 @@ def _instructions(*, context: dict[str, Any], bot: Bot, pending: ActionExecution
         "  Read the execution (params come back masked) and its conversation:",
         f"    curl {base}/v1/bots/{bot.id}/action-executions/{pending.id} -H {auth}",
         f"    curl {base}/v1/bots/{bot.id}/conversations/{pending.conversation_id}/messages -H {auth}",
-        "  Expire what stays pending: python manage.py expire_executions --older-than 24h --dry-run",
+        f"  Expire what stays pending: {context['manage']} expire_executions --older-than 24h --dry-run",
     ]

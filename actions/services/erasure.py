@@ -22,6 +22,7 @@ from django.utils.crypto import salted_hmac
 
 from actions.models import ActionExecution, ErasureSource, VisitorErasure
 from config.accounts.models import Service
+from config.progress import OnProgress
 from config.purge import purge_in_batches
 from conversations.models import Bot, Conversation, Message
 
@@ -131,7 +132,13 @@ def _deleted(rows: QuerySet[Any]) -> int:
     return rows.delete()[1].get(rows.model._meta.label, 0)
 
 
-def executions_purge(*, older_than: timedelta, dry_run: bool = False, batch_size: int = 1000) -> int:
+def executions_purge(
+    *,
+    older_than: timedelta,
+    dry_run: bool = False,
+    batch_size: int = 1000,
+    on_progress: OnProgress | None = None,
+) -> int:
     """Delete the executions completed (or expired) more than `older_than` ago; how many (or
     would be). Their conversations and messages stay: a conversation outlives its actions."""
     finished = ActionExecution.objects.filter(
@@ -143,4 +150,4 @@ def executions_purge(*, older_than: timedelta, dry_run: bool = False, batch_size
     def purge(ids: list[UUID]) -> int:
         return _deleted(ActionExecution.objects.filter(pk__in=ids))
 
-    return purge_in_batches(finished, purge, batch_size=batch_size)
+    return purge_in_batches(finished, purge, batch_size=batch_size, on_progress=on_progress)

@@ -20,6 +20,7 @@ from actions.models import MASKED_KINDS, ActionExecution, ExecutionResult
 from config.api.errors import InvalidRequest, NotFound
 from config.api.ratelimit import rate_limit_check
 from config.db import update_then_insert
+from config.progress import OnProgress
 from conversations.allowlist import InvalidUrl, parse_target, target_allowed
 from conversations.models import Bot, Message
 from conversations.selectors import conversation_get_for_bot
@@ -160,7 +161,13 @@ def execution_record_result(
     return execution
 
 
-def executions_expire(*, older_than: timedelta, dry_run: bool = False, batch_size: int = 500) -> int:
+def executions_expire(
+    *,
+    older_than: timedelta,
+    dry_run: bool = False,
+    batch_size: int = 500,
+    on_progress: OnProgress | None = None,
+) -> int:
     """Mark pending executions created more than `older_than` ago `expired`, masking the params
     of the personal-data kinds; the number of rows expired (or that would be).
 
@@ -185,7 +192,10 @@ def executions_expire(*, older_than: timedelta, dry_run: bool = False, batch_siz
             changes["params_masked_at"] = Case(
                 When(kind__in=MASKED_KINDS, then=Value(now)), default=F("params_masked_at")
             )
-        expired += ActionExecution.objects.filter(
+        done = ActionExecution.objects.filter(
             pk__in=[pk for pk, _kind, _params in batch], result__isnull=True
         ).update(**changes)
+        expired += done
+        if on_progress is not None:
+            on_progress(done)
     return expired

@@ -20,6 +20,7 @@ import time
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -151,6 +152,7 @@ def action_trigger(
         "action_version": action.version,
         "decision": decision,
         "dry_run": dry_run,
+        "request_payload": payload,
     }
     if not sends:
         status = TriggerStatus.WOULD_TRIGGER if would_fire else TriggerStatus.SKIPPED
@@ -261,17 +263,62 @@ def _deliver(
             "status": TriggerStatus.TRIGGERED,
             "payload_sent": json.loads(body),
             "error": None,
+            "failure_cause": "",
             "duration_ms": result.duration_ms,
         }
+    cause = failure_cause(url=action.target_url, timeout_ms=action.timeout_ms, result=result)
     return {
         "status": TriggerStatus.FAILED,
         "payload_sent": None,
-        "error": _delivery_error(action=action, result=result),
+        "error": _delivery_error(action=action, result=result, cause=cause),
+        "failure_cause": cause[: ActionTrigger._meta.get_field("failure_cause").max_length],
         "duration_ms": result.duration_ms,
     }
 
 
-def _delivery_error(*, action: Action, result: OutboundResult) -> dict[str, Any]:
+# What the outbound client's error text says of a connection that failed (its own words, or the
+# operating system's and urllib3's it passes on), and how the admin puts it.
+_CONNECTION_CAUSES = (
+    (("refused",), "connection refused to {where}"),
+    (
+        ("reset", "aborted", "remote end closed", "closed connection", "broken pipe"),
+        "{where} closed the connection",
+    ),
+    (
+        ("resolve", "name or service not known", "nodename nor servname", "getaddrinfo", "no address"),
+        "could not resolve {host}",
+    ),
+    (("unreachable", "no route"), "{where} is unreachable"),
+)
+
+
+def failure_cause(*, url: str, timeout_ms: int, result: OutboundResult) -> str:
+    """A failed send's cause in words a person acts on, naming where it went: "connection refused
+    to hooks.example.com:443", "timed out after 5000 ms waiting for hooks.example.com:443",
+    "hooks.example.com:443 answered 502"."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if result.error_kind == ErrorKind.REFUSED_DESTINATION:
+        return f"not sent to {where}: {result.error}" if host else f"not sent: {result.error}"
+    if result.error_kind == ErrorKind.TIMEOUT:
+        return f"timed out after {timeout_ms} ms waiting for {where}"
+    if result.error_kind == ErrorKind.REDIRECT:
+        return f"{where} answered {result.status_code}, a redirect (not followed)"
+    if result.error_kind == ErrorKind.HTTP_STATUS:
+        return f"{where} answered {result.status_code}"
+    said = result.error.lower()
+    for words, cause in _CONNECTION_CAUSES:
+        if any(word in said for word in words):
+            return cause.format(where=where, host=host)
+    return f"could not connect to {where} ({result.error})"
+
+
+def _delivery_error(*, action: Action, result: OutboundResult, cause: str) -> dict[str, Any]:
     if result.error_kind == ErrorKind.REFUSED_DESTINATION:
         return ACTIONS.error_body(
             error_type=ActionsErrorType.ACTION_BINDING_FAILED,
@@ -291,7 +338,7 @@ def _delivery_error(*, action: Action, result: OutboundResult) -> dict[str, Any]
     }
     return ACTIONS.error_body(
         error_type=ActionsErrorType.EXECUTION_ERROR,
-        message=f"Delivery to the target failed: {result.error}.",
+        message=f"Delivery to the target failed: {cause}.",
         suggestion=suggestions.get(result.error_kind or "", "Check the target."),
     )
 

@@ -1,9 +1,10 @@
 """Admin for services and their credentials.
 
 Secrets never appear here: keys and tokens are shown by their display prefix, the webhook signing
-secret not at all. Rotating a service's key (or its webhook secret) answers with a page that shows
-the new one once; it is not stored anywhere it could be shown again (no message cookie, no
-session, no log entry).
+secret not at all. Rotating a service's key (or its webhook secret) first asks for confirmation
+(a page whose form posts the action again, confirmed; nothing rotates before that POST), then
+answers with a page that shows the new one once; it is not stored anywhere it could be shown again
+(no message cookie, no session, no log entry).
 """
 
 from typing import ClassVar
@@ -26,6 +27,7 @@ from config.admin import (
     SystemFieldsReadOnlyMixin,
     has_model_permission,
 )
+from config.api.timestamps import utc_stamp
 
 BOTH_LOCATIONS = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
 
@@ -69,6 +71,16 @@ class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
         description="Rotate the key (shows the new key once)", permissions=["change"], location=BOTH_LOCATIONS
     )
     def rotate_key(self, request: HttpRequest, queryset: QuerySet[Service]) -> HttpResponse:
+        if request.POST.get("confirm") != "yes":
+            return self._confirmation(
+                request,
+                queryset,
+                title="Rotate service keys",
+                question="Issue a new key for each of these services?",
+                consequence="Every key they hold now is revoked at once: whatever still sends one "
+                "gets 401 until it has the new key, which is shown once, on the next page.",
+                confirm_label="Rotate the keys",
+            )
         issued = []
         for service in queryset.order_by("name"):
             new_key = service_key_rotate(service=service)
@@ -93,12 +105,25 @@ class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
         location=BOTH_LOCATIONS,
     )
     def rotate_webhook_secret(self, request: HttpRequest, queryset: QuerySet[Service]) -> HttpResponse:
+        if request.POST.get("confirm") != "yes":
+            return self._confirmation(
+                request,
+                queryset,
+                title="Rotate webhook secrets",
+                question="Issue a new webhook signing secret for each of these services?",
+                consequence="Their webhooks and triggers are signed with the new secret from now on, "
+                "and with the previous one too for WEBHOOK_SECRET_OVERLAP; the new one is shown "
+                "once, on the next page.",
+                confirm_label="Rotate the secrets",
+            )
         issued = []
         for service in queryset.order_by("name"):
             rotated = service_webhook_secret_rotate(service=service)
             until = rotated.previous_valid_until
             self.log_change(
-                request, service, f"Rotated the webhook secret; the previous one signs too until {until}"
+                request,
+                service,
+                f"Rotated the webhook secret; the previous one signs too until {utc_stamp(until)}",
             )
             issued.append({"service": service, "secret": rotated.secret, "previous_valid_until": until})
         context = {
@@ -110,6 +135,26 @@ class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
         response = TemplateResponse(request, "admin/accounts/service/webhook_secret_rotated.html", context)
         response["Cache-Control"] = "no-store"
         return response
+
+    def _confirmation(
+        self, request: HttpRequest, queryset: QuerySet[Service], **texts: str
+    ) -> TemplateResponse:
+        # The page posts back every field of the action's own form, so the same action runs
+        # again, confirmed, whether it came from the list or from one service's page.
+        posted = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in {"csrfmiddlewaretoken", "confirm"}
+            for value in values
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            **texts,
+            "opts": self.opts,
+            "services": list(queryset.order_by("name")),
+            "posted": posted,
+        }
+        return TemplateResponse(request, "admin/accounts/service/confirm_rotation.html", context)
 
 
 class CredentialAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):

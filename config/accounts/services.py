@@ -9,6 +9,7 @@ from django.utils import timezone
 from config.accounts.models import Credential, Service, ServiceKey, UserToken
 from config.accounts.secrets import SERVICE_KEY_PREFIX, USER_TOKEN_PREFIX, new_secret, new_webhook_secret
 from config.formats import parse_duration
+from config.progress import OnProgress
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def service_webhook_secret_rotate(*, service: Service, now: datetime | None = No
     return RotatedWebhookSecret(secret=secret, previous_valid_until=valid_until)
 
 
-def webhook_secrets_reencrypt(*, batch_size: int = 500) -> int:
+def webhook_secrets_reencrypt(*, batch_size: int = 500, on_progress: OnProgress | None = None) -> int:
     """Re-encrypt every service's webhook secrets under the first key of WEBHOOK_SECRET_KEYS (after
     a new key was put first); returns how many services. Any key of the setting may decrypt them.
 
@@ -96,12 +97,22 @@ def webhook_secrets_reencrypt(*, batch_size: int = 500) -> int:
             return done
         done += len(batch)
         last_id = batch[-1].pk
+        if on_progress is not None:
+            on_progress(len(batch))
 
 
 def user_token_issue(*, user: User) -> IssuedUserToken:
     secret = new_secret(USER_TOKEN_PREFIX)
     token = UserToken.objects.create_for_secret(secret, user=user)
     return IssuedUserToken(token=token, secret=secret)
+
+
+def user_token_reissue(*, user: User) -> IssuedUserToken:
+    """Issue a new token and revoke every other token of the user, in one step (as a key rotation)."""
+    with transaction.atomic():
+        issued = user_token_issue(user=user)
+        UserToken.objects.filter(user=user).exclude(pk=issued.token.pk).revoke()
+    return issued
 
 
 def credential_revoke(*, credential: Credential) -> None:

@@ -19,6 +19,7 @@ from config.admin import (
     has_model_permission,
     json_block,
 )
+from config.api.timestamps import utc_stamp
 from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
 from config.outbound.services import webhooks_count_purged, webhooks_replay
 
@@ -42,7 +43,7 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         "service",
         "status",
         "attempt_count",
-        "next_attempt_at",
+        "next_attempt",
         "delivered_at",
         "last_error_excerpt",
     )
@@ -63,7 +64,7 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         "status",
         "attempt_count",
         "created_at",
-        "next_attempt_at",
+        "next_attempt",
         "locked_until",
         "delivered_at",
         "failed_at",
@@ -89,6 +90,10 @@ class WebhookEventAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     @admin.display(description="last error")
     def last_error_excerpt(self, obj: WebhookEvent) -> str:
         return Truncator(obj.last_error).chars(60)
+
+    @admin.display(description="next attempt")
+    def next_attempt(self, obj: WebhookEvent) -> str:
+        return _next_attempt(obj)
 
     @admin.display(description="payload")
     def payload_block(self, obj: WebhookEvent) -> SafeString | str:
@@ -137,7 +142,7 @@ class OutboundEmailAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "subject",
         "status",
         "attempt_count",
-        "next_attempt_at",
+        "next_attempt",
         "sent_at",
         "last_error_excerpt",
     )
@@ -156,7 +161,7 @@ class OutboundEmailAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         "status",
         "attempt_count",
         "created_at",
-        "next_attempt_at",
+        "next_attempt",
         "locked_until",
         "sent_at",
         "last_error",
@@ -179,3 +184,15 @@ class OutboundEmailAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     @admin.display(description="last error")
     def last_error_excerpt(self, obj: OutboundEmail) -> str:
         return Truncator(obj.last_error).chars(60)
+
+    @admin.display(description="next attempt")
+    def next_attempt(self, obj: OutboundEmail) -> str:
+        return _next_attempt(obj)
+
+
+def _next_attempt(obj: WebhookEvent | OutboundEmail) -> str:
+    """When it goes out next: only a pending one will; a delivered, sent or failed one has none
+    (the column keeps the time it last had, which means nothing any more)."""
+    if obj.status != obj.Status.PENDING:
+        return "-"
+    return utc_stamp(obj.next_attempt_at)

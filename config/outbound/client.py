@@ -10,16 +10,23 @@
   when the deadline passes. (Name resolution is not covered: it is bounded by the resolver's own
   timeouts.) Once the status line and headers are in before the deadline, the status decides;
   the body is read as far as it got, at most the first 4 KiB.
-- One session per thread, whose connections are kept alive for OUTBOUND_KEEP_ALIVE_SECONDS of
-  idleness (a POST to a receiver just answered skips the TCP and TLS handshakes); see
-  `_KeptAliveMixin` for why that is short.
-- Unless OUTBOUND_ALLOW_PRIVATE is true, only public addresses are reached. requests-hardened
-  resolves the name once, refuses a non-public address and connects to exactly the address it
-  checked (so DNS rebinding and spellings such as `2130706433`, `0177.0.0.1` or `[::ffff:127.0.0.1]`
-  do not help); on top of its check we refuse what Python's `ipaddress` does not count as global
-  (IPv4-compatible and site-local IPv6 among them) and IP literals before any resolution.
+- urllib3 directly, not `requests` (whose sessions, adapters and response objects cost a local
+  POST several times the network's own work), with no retries: a POST is never sent twice.
+- One pool manager per thread, whose connections are kept alive for OUTBOUND_KEEP_ALIVE_SECONDS
+  of idleness (a POST to a receiver just answered skips the TCP and TLS handshakes); see
+  `_KeptAliveMixin` for why that is short. A connection goes back to its pool only with its
+  answer read to the end.
+- Unless OUTBOUND_ALLOW_PRIVATE is true, only public addresses are reached. requests-hardened's
+  filter (`ip_filter.get_ip_address`) resolves the name once and refuses a non-public address;
+  we connect to exactly the address it checked, with the URL's name in the Host header, SNI and
+  the certificate check (so DNS rebinding and spellings such as `2130706433`, `0177.0.0.1` or
+  `[::ffff:127.0.0.1]` do not help); on top of its check we refuse what Python's `ipaddress` does
+  not count as global (IPv4-compatible and site-local IPv6 among them) and IP literals before
+  any resolution. No proxy from the environment is used (it would connect out of the filter's
+  sight): urllib3 reads none.
 """
 
+import base64
 import contextlib
 import contextvars
 import heapq
@@ -34,22 +41,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
-import requests
+import certifi
 from django.conf import settings
-from requests.adapters import HTTPAdapter
-from requests_hardened import Config, HTTPSession
-from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
-from requests_hardened.ip_filter_adapter import IPFilterAdapter
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress, get_ip_address
 from standardwebhooks import Webhook
+from urllib3 import BaseHTTPResponse, PoolManager, Timeout
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import HTTPError, LocationValueError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    LocationParseError,
+    LocationValueError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util import parse_url
+from urllib3.util.ssl_ import create_urllib3_context
 
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "loopback-webhooks/1"
-DEFAULT_TIMEOUT_SECONDS = 30.0
+# Destinations per thread whose connections are kept (the least recently used beyond are closed).
+POOLS_PER_THREAD = 10
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -164,7 +180,10 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="outbound-deadlines", daemon=True)
                 self._thread.start()
-            self._condition.notify()
+            # The thread sleeps until the earliest deadline; only a new earliest one needs it awake.
+            # Waking it for every request cost each POST a thread switch (about a third of its CPU).
+            if self._queue[0][2] is deadline:
+                self._condition.notify()
 
     def _run(self) -> None:
         while True:
@@ -187,9 +206,9 @@ _watchdog = _Watchdog()
 def _after_fork() -> None:
     # A child process starts with its parent's lock in whatever state it was and without its
     # thread; and it must not share its parent's kept-alive connections.
-    global _watchdog, _sessions
+    global _watchdog, _pools
     _watchdog = _Watchdog()
-    _sessions = _Sessions()
+    _pools = _Pools()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -258,85 +277,114 @@ class _WatchedHTTPSPool(_KeptAliveMixin, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
-class _DeadlineAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _PublicOnlyAdapter(IPFilterAdapter, _DeadlineAdapter):
-    """requests-hardened's filter (resolve once, refuse, pin the address), with a stricter rule."""
-
-    def __init__(self, *, https: bool) -> None:
-        # Loopback stays refused here; OUTBOUND_ALLOW_PRIVATE drops this adapter altogether.
-        IPFilterAdapter.__init__(self, is_https_proto=https, allow_loopback=False)
-
-    def build_connection_pool_key_attributes(self, request: Any, verify: Any, cert: Any = None) -> Any:
-        literal = _ip_literal(urlsplit(request.url).hostname or "")
-        if literal is not None and not is_public_address(literal):
-            raise InvalidIPAddress(literal)
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        connected = ipaddress.ip_address(host_params["host"].strip("[]"))
-        if not is_public_address(connected):
-            raise InvalidIPAddress(connected)
-        return host_params, pool_kwargs
-
-
 def _ip_literal(host: str) -> IPAddress | None:
     # Judged before resolution: a resolver without IPv6 would answer `[::1]` with "no such host",
     # and a zone id (`fe80::1%eth0`) is not resolvable at all; both are refusals, not network errors.
     try:
-        return ipaddress.ip_address(host)
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return None
 
 
-def _new_session(*, allow_private: bool) -> HTTPSession:
-    session = HTTPSession(
-        Config(
-            # The address filter is mounted below (requests-hardened's adapter, made stricter).
-            ip_filter_enable=False,
-            ip_filter_allow_loopback_ips=False,
-            never_redirect=True,
-            # Every request passes its own timeout; this only bounds a call that would not.
-            default_timeout=(DEFAULT_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS),
-            user_agent_override=USER_AGENT,
-        )
+class _NotAnHttpUrl(Exception):
+    pass
+
+
+class _UnresolvedHost(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class _Destination:
+    scheme: str
+    # Where to connect: the checked address when the filter is on, else the URL's host.
+    connect_host: str
+    port: int
+    # The URL's host, for SNI and the certificate; with its port, when it names one, the Host header.
+    hostname: str
+    host_header: str
+    target: str
+    authorization: str | None
+
+
+def _destination(url: str, *, allow_private: bool) -> _Destination:
+    try:
+        parsed = parse_url(url)
+    except LocationParseError as exc:
+        raise _NotAnHttpUrl from exc
+    scheme = (parsed.scheme or "").lower()
+    if scheme not in ("http", "https") or not parsed.host:
+        raise _NotAnHttpUrl
+    hostname = parsed.host
+    literal = _ip_literal(hostname)
+    if literal is None:
+        # What `socket` would fail to encode (an empty label, as in `a..b`) is a malformed URL.
+        try:
+            hostname.encode("idna")
+        except UnicodeError as exc:
+            raise _NotAnHttpUrl from exc
+    port = parsed.port or (443 if scheme == "https" else 80)
+    connect_host = hostname
+    if not allow_private:
+        if literal is not None and not is_public_address(literal):
+            raise InvalidIPAddress(literal)
+        # requests-hardened's filter: one lookup, its own rule; then ours, on the same address,
+        # which is the one connected to (so a second lookup cannot answer differently). Its
+        # refusal is an OSError too (a `requests` exception): only the lookup's own are caught.
+        try:
+            checked, _ = get_ip_address(hostname.strip("[]"), port, allow_loopback=False)
+        except (socket.gaierror, TimeoutError, UnicodeError) as exc:
+            raise _UnresolvedHost from exc
+        if not is_public_address(checked):
+            raise InvalidIPAddress(checked)
+        connect_host = f"[{checked}]" if checked.version == 6 else str(checked)
+    authorization = None
+    if parsed.auth:
+        # As a browser (and `requests`) would: credentials in the URL are sent as Basic auth.
+        user, _, password = parsed.auth.partition(":")
+        credentials = f"{unquote(user)}:{unquote(password)}".encode()
+        authorization = "Basic " + base64.b64encode(credentials).decode()
+    return _Destination(
+        scheme=scheme,
+        connect_host=connect_host,
+        port=port,
+        hostname=hostname,
+        host_header=hostname if parsed.port is None else f"{hostname}:{parsed.port}",
+        target=parsed.request_uri,
+        authorization=authorization,
     )
-    if allow_private:
-        adapters: dict[str, HTTPAdapter] = {"http://": _DeadlineAdapter(), "https://": _DeadlineAdapter()}
-    else:
-        adapters = {
-            "http://": _PublicOnlyAdapter(https=False),
-            "https://": _PublicOnlyAdapter(https=True),
-        }
-    for prefix, adapter in adapters.items():
-        session.mount(prefix, adapter)
-    # A proxy from the environment would connect on our behalf and slip past the address filter.
-    session.trust_env = False
-    return session
 
 
-class _Sessions(threading.local):
-    """One session per thread and address rule: building one costs more than a local POST, and
-    its pool keeps connections alive (within the limits of `_KeptAliveMixin`)."""
+class _Pools(threading.local):
+    """One urllib3 pool manager per thread: its pools keep connections alive (within the limits
+    of `_KeptAliveMixin`), and its few most recent destinations keep theirs."""
 
     def __init__(self) -> None:
-        self.by_rule: dict[bool, HTTPSession] = {}
+        self._manager: PoolManager | None = None
+
+    def for_destination(self, destination: _Destination) -> HTTPConnectionPool:
+        if self._manager is None:
+            # One TLS context per thread, with certifi's roots as `requests` used: loading them
+            # for every new connection (urllib3's default without a context) costs milliseconds.
+            context = create_urllib3_context()
+            context.load_verify_locations(certifi.where())
+            self._manager = PoolManager(num_pools=POOLS_PER_THREAD, maxsize=1, ssl_context=context)
+            self._manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        tls = (
+            # Certificate and SNI for the name in the URL, not for the address connected to.
+            {"server_hostname": destination.hostname, "assert_hostname": destination.hostname}
+            if destination.scheme == "https"
+            else None
+        )
+        return self._manager.connection_from_host(
+            destination.connect_host, destination.port, destination.scheme, pool_kwargs=tls
+        )
 
 
-_sessions = _Sessions()
+_pools = _Pools()
 
 
-def _session() -> HTTPSession:
-    allow_private = bool(settings.OUTBOUND_ALLOW_PRIVATE)
-    session = _sessions.by_rule.get(allow_private)
-    if session is None:
-        session = _sessions.by_rule[allow_private] = _new_session(allow_private=allow_private)
-    return session
-
-
-def _retry_after(response: requests.Response) -> int | None:
+def _retry_after(response: BaseHTTPResponse) -> int | None:
     value = (response.headers.get("Retry-After") or "").strip()
     if not value:
         return None
@@ -351,12 +399,12 @@ def _retry_after(response: requests.Response) -> int | None:
     return max(0, int((when - datetime.now(UTC)).total_seconds()))
 
 
-def _read_prefix(response: requests.Response) -> str:
+def _read_prefix(response: BaseHTTPResponse) -> str:
     collected = bytearray()
     try:
         # read1 returns what has arrived (one read), so a body cut short still leaves its start.
         while len(collected) < RESPONSE_BODY_LIMIT:
-            chunk = response.raw.read1(RESPONSE_BODY_LIMIT - len(collected), decode_content=True)
+            chunk = response.read1(RESPONSE_BODY_LIMIT - len(collected), decode_content=True)
             if not chunk:
                 break
             collected += chunk
@@ -368,6 +416,15 @@ def _read_prefix(response: requests.Response) -> str:
     return bytes(collected[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
+def _release(response: BaseHTTPResponse, *, reusable: bool) -> None:
+    # A connection goes back to the pool for the next POST only with its answer read to the end;
+    # one with unread bytes (more than 4 KiB, or cut by the deadline) is closed, so that the next
+    # answer read from it cannot be the rest of this one.
+    if not (reusable and response.closed):
+        response.close()
+    response.release_conn()
+
+
 def post_signed(
     *, url: str, secrets: Sequence[str], message_id: str, body: bytes, timeout_seconds: float
 ) -> OutboundResult:
@@ -376,8 +433,6 @@ def post_signed(
 
     `timeout_seconds` bounds the whole request, connecting and reading the answer included.
     """
-    headers = {"Content-Type": "application/json"}
-    headers.update(sign(secrets=secrets, message_id=message_id, timestamp=datetime.now(UTC), body=body))
     started = time.monotonic()
 
     def finish(**fields: Any) -> OutboundResult:
@@ -395,43 +450,58 @@ def post_signed(
     deadline = _Deadline(timeout_seconds)
     context_token = _current_deadline.set(deadline)
     try:
-        response = _session().post(
-            url,
-            data=body,
+        destination = _destination(url, allow_private=bool(settings.OUTBOUND_ALLOW_PRIVATE))
+        headers = {
+            "Host": destination.host_header,
+            "User-Agent": USER_AGENT,
+            "Content-Type": "application/json",
+        }
+        if destination.authorization is not None:
+            headers["Authorization"] = destination.authorization
+        headers.update(sign(secrets=secrets, message_id=message_id, timestamp=datetime.now(UTC), body=body))
+        response = _pools.for_destination(destination).urlopen(
+            "POST",
+            destination.target,
+            body=body,
             headers=headers,
-            timeout=(timeout_seconds, timeout_seconds),
-            allow_redirects=False,
-            stream=True,
+            # Never sent twice (a trigger must not be), never redirected: a 3xx is the answer.
+            retries=False,
+            redirect=False,
+            assert_same_host=False,
+            timeout=Timeout(connect=timeout_seconds, read=timeout_seconds),
+            preload_content=False,
+            release_conn=False,
         )
-        with response:
+        try:
             # Cut off by the deadline, a half-sent header block reads as complete: the check
             # must come from the deadline itself, not from what was parsed.
             answered_in_time = not deadline.expired
             body_prefix = _read_prefix(response) if answered_in_time else ""
+        finally:
+            _release(response, reusable=not deadline.expired)
     except InvalidIPAddress as exc:
         return finish(
             error_kind=ErrorKind.REFUSED_DESTINATION, error=f"refused: {exc} is not a public address"
         )
-    except (
-        requests.exceptions.InvalidURL,
-        requests.exceptions.MissingSchema,
-        requests.exceptions.InvalidSchema,
-        LocationValueError,
-    ):
+    except (_NotAnHttpUrl, LocationValueError):
         return finish(error_kind=ErrorKind.REFUSED_DESTINATION, error="refused: not an absolute http(s) URL")
-    except requests.RequestException as exc:
-        if deadline.expired or isinstance(exc, requests.Timeout):
-            return finish(error_kind=ErrorKind.TIMEOUT, error=too_slow)
-        return finish(
-            error_kind=ErrorKind.CONNECTION, error=f"{type(exc).__name__}: could not complete the request"
+    except (HTTPError, _UnresolvedHost) as exc:
+        # urllib3 counts a refused connection as a connect timeout too (NewConnectionError).
+        timed_out = isinstance(exc, ConnectTimeoutError | ReadTimeoutError) and not isinstance(
+            exc, NewConnectionError
         )
+        if deadline.expired or timed_out:
+            return finish(error_kind=ErrorKind.TIMEOUT, error=too_slow)
+        # The names `requests` gave these, which recorded attempts already carry.
+        name = "SSLError" if isinstance(exc, SSLError) else "ConnectionError"
+        return finish(error_kind=ErrorKind.CONNECTION, error=f"{name}: could not complete the request")
     finally:
         deadline.close()
         _current_deadline.reset(context_token)
 
     if not answered_in_time:
         return finish(error_kind=ErrorKind.TIMEOUT, error=too_slow)
-    status = response.status_code
+    status = response.status
     if 300 <= status < 400:
         return finish(
             status_code=status,

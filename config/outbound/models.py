@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
 from config.accounts.models import Service
+from config.api.timestamps import utc_stamp
 
 
 def new_webhook_id() -> str:
@@ -128,7 +129,7 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         outcome = self.status_code if self.status_code is not None else (self.error or "in flight")
-        return f"attempt on {self.event_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {outcome}"
+        return f"attempt on {self.event_id} at {utc_stamp(self.started_at)}: {outcome}"
 
 
 class OutboundEmail(models.Model):
@@ -195,4 +196,4 @@ class EmailAttempt(models.Model):
 
     def __str__(self) -> str:
         outcome = self.error or ("sent" if self.duration_ms is not None else "in flight")
-        return f"attempt on {self.email_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {outcome}"
+        return f"attempt on {self.email_id} at {utc_stamp(self.started_at)}: {outcome}"

@@ -58,6 +58,7 @@ from config.outbound import conf
 from config.outbound.client import OutboundResult, post_signed
 from config.outbound.errors import PayloadPurged
 from config.outbound.models import DeliveryAttempt, WebhookEvent, failed_at
+from config.progress import OnProgress
 from config.purge import purge_in_batches
 
 logger = logging.getLogger(__name__)
@@ -260,6 +261,7 @@ def webhooks_replay(
     dry_run: bool = False,
     now: datetime | None = None,
     batch_size: int = 5000,
+    on_progress: OnProgress | None = None,
 ) -> int:
     """Queue many events again (a queryset, or webhook ids); returns how many were (or would be).
 
@@ -284,9 +286,10 @@ def webhooks_replay(
         batch = list(page[:batch_size])
         if not batch:
             return replayed
-        replayed += WebhookEvent.objects.filter(pk__in=batch, payload_purged_at__isnull=True).update(
-            **changes
-        )
+        done = WebhookEvent.objects.filter(pk__in=batch, payload_purged_at__isnull=True).update(**changes)
+        replayed += done
+        if on_progress is not None:
+            on_progress(done)
         last_id = batch[-1]
 
 
@@ -298,7 +301,13 @@ def webhooks_count_purged(*, events: QuerySet[WebhookEvent]) -> int:
 _FINISHED = (WebhookEvent.Status.DELIVERED, WebhookEvent.Status.FAILED)
 
 
-def webhook_payloads_purge(*, older_than: timedelta, dry_run: bool = False, batch_size: int = 1000) -> int:
+def webhook_payloads_purge(
+    *,
+    older_than: timedelta,
+    dry_run: bool = False,
+    batch_size: int = 1000,
+    on_progress: OnProgress | None = None,
+) -> int:
     """Purge the payload of every event delivered or failed more than `older_than` ago, and the
     answer bodies its attempts kept; the number of events purged (or that would be).
 
@@ -326,7 +335,9 @@ def webhook_payloads_purge(*, older_than: timedelta, dry_run: bool = False, batc
         ).update(payload=None, payload_purged_at=now)
 
     return sum(
-        purge_in_batches(candidates.order_by(time_field), purge, batch_size=batch_size)
+        purge_in_batches(
+            candidates.order_by(time_field), purge, batch_size=batch_size, on_progress=on_progress
+        )
         for time_field, candidates in finished.items()
     )
 

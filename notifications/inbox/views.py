@@ -36,15 +36,15 @@ from notifications.inbox.words import (
 )
 from notifications.models import Notification, NotificationStatus
 from notifications.selectors import (
+    InboxRows,
     notification_get_for_inbox_page,
     notification_get_to_answer_in_inbox,
-    notifications_for_inbox,
-    notifications_waiting_count,
 )
 from notifications.services import notification_respond, person_authenticate
 from notifications.views import RespondApi
 
 PAGE_SIZE = 50
+MAX_COUNTED_PAGE = 1_000_000
 LOGIN_PATH = "/inbox/login/"
 
 
@@ -161,8 +161,12 @@ class ListView(InboxLoginRequired, View):
                 message="Questions can be filtered by waiting, answered, expired or withdrawn.",
             )
         now = timezone.now()
-        rows = notifications_for_inbox(user=request.user, now=now, status=status)
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = InboxRows(
+            user=request.user, now=now, status=status, count_to=_count_to(request.GET.get("page"))
+        )
+        # A Paginator asks its rows only for count() and slices, which InboxRows answers.
+        paginator: Paginator[Notification] = Paginator(cast(Any, rows), PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
         tabs = [
             {"status": None, "label": "All", "current": status is None},
             *(
@@ -176,10 +180,22 @@ class ListView(InboxLoginRequired, View):
             "status": status,
             "status_word": STATUS_WORDS.get(status or "", ""),
             "tabs": tabs,
-            "waiting": notifications_waiting_count(user=request.user, now=now),
+            "waiting": rows.waiting,
+            "more_pages": rows.count_capped,
             "now": now,
         }
         return render(request, "inbox/list.html", context)
+
+
+def _count_to(page: str | None) -> int | None:
+    """The end of the page asked for, as far as the list must count (None: all of it). A page that
+    is no number is the first; one below 1, or past any list's end, is the last
+    (Paginator.get_page), which needs every row (and no LIMIT beyond the database's integers)."""
+    try:
+        number = int(page or 1)
+    except ValueError:
+        number = 1
+    return number * PAGE_SIZE if 1 <= number <= MAX_COUNTED_PAGE else None
 
 
 def _row(notification: Notification, *, now: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from actions import demo
 from actions.demo import privacy
 from actions.models import ActionExecution, VisitorErasure
 from actions.services.erasure import visitor_digest
+from config.accounts.management.commands.seed_demo import MANAGE
 from config.accounts.models import Service
 from tests.helpers import Api, service_key_for
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_demo_shows_one_erasure_and_its_curl_line_erases_another(api: Api, service: Service) -> None:
     key = service_key_for(service)
-    context = {"base_url": "http://127.0.0.1:8000", "service": service, "service_key": key}
+    context = {"base_url": "http://127.0.0.1:8000", "manage": MANAGE, "service": service, "service_key": key}
 
     demo.seed(context)
     lines = demo.seed(context)

@@ -6,6 +6,7 @@ import pytest
 
 from actions.demo import widget
 from actions.models import ActionExecution
+from config.accounts.management.commands.seed_demo import MANAGE
 from config.accounts.models import Service
 from config.accounts.services import service_key_issue
 from conversations.models import Bot, Message
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db
 def context_for(service: Service) -> dict[str, Any]:
     return {
         "base_url": "http://127.0.0.1:8000",
+        "manage": MANAGE,
         "service": service,
         "service_key": service_key_issue(service=service).secret,
     }

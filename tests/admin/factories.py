@@ -24,6 +24,7 @@ from tests.factories import (
     BotFactory,
     DeliveryAttemptFactory,
     EmailAttemptFactory,
+    MessageFactory,
     OutboundEmailFactory,
     UserFactory,
 )
@@ -146,3 +147,65 @@ def build_world() -> World:
         booking=booking,
         secrets=secrets,
     )
+
+
+# Values as long as the models allow, unbroken where a URL or an id would be: what makes a list
+# wider than the screen unless the admin truncates it.
+LONG_TITLE = ("Approve the refund for order 1042 of the customer who returned the blender unopened " * 3)[
+    :200
+]
+LONG_URL = "https://hooks.example.com/" + "very-long-path-segment/" * 40 + "refund?" + "x" * 200
+LONG_TOKEN = "visitor-" + "0123456789abcdef" * 7
+LONG_ERROR = ("ConnectionError: connection refused to hooks.example.com:443 while sending " * 8)[:500]
+
+
+def add_long_rows(world: World) -> None:
+    """One row of each kind with its longest values, beside the world's ordinary ones."""
+    service, _issued = service_create(name="s" * 100, callback_url=LONG_URL)
+    person = UserFactory(username="u" * 150)
+    others = [UserFactory(username=f"reviewer-{n}") for n in range(3)]
+    bot = BotFactory(service=service, name="b" * 200, allowed_targets=["https://example.com", LONG_URL])
+    execution = ExecutionFactory(bot=bot, visitor_id=LONG_TOKEN[:128], label="L" * 200)
+    complete(execution, deliveryStatus="delivered", deliveryMethod="same_page", signalSource="s" * 64)
+    conversation = execution.conversation
+    MessageFactory(conversation=conversation, content="word" * 400)
+    action, _ = action_put(
+        service=service,
+        action_id="a" * 64,
+        target_url=LONG_URL[:2048],
+        fire_on="always",
+        timeout_ms=30_000,
+        description="d" * 300,
+    )
+    ActionTriggerFactory(
+        service=service,
+        action=action,
+        status=TriggerStatus.FAILED,
+        error={"error": {"type": "execution_error", "message": LONG_ERROR}},
+        idempotency_key="k" * 255,
+    )
+    notification = notification_create(
+        service=service,
+        recipients=[person, *others],
+        title=LONG_TITLE,
+        description="w" * 5000,
+        actions=[
+            {
+                "id": "approve" + "e" * 57,
+                "label": "Approve " + "l" * 150,
+                "response_type": "choice",
+                "options": [{"value": "v" * 100, "label": "Option " + "o" * 150}],
+            }
+        ],
+        metadata={"k" * 60: "v" * 400},
+    )
+    notification_respond(
+        notification=notification, responder=person, action_id="approve" + "e" * 57, response_data="v" * 100
+    )
+    event = WebhookEvent.objects.get(subject_id=notification.pk)
+    WebhookEvent.objects.filter(pk=event.pk).update(last_error=LONG_ERROR)
+    DeliveryAttemptFactory(event=event, duration_ms=30_000, error=LONG_ERROR, response_body="r" * 4096)
+    email = OutboundEmailFactory(
+        about_id=notification.pk, to_address=f"{'m' * 64}@{'d' * 60}.example.com", subject=LONG_TITLE
+    )
+    EmailAttemptFactory(email=email, error=LONG_ERROR)

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.test import Client
 
-from config.accounts.models import ServiceKey, UserToken
+from config.accounts.models import Service, ServiceKey, UserToken
 from config.accounts.secrets import digest
 from tests.admin.factories import World, staff_user
 
@@ -16,10 +16,57 @@ SERVICES = "/admin/accounts/service/"
 NEW_KEY = re.compile(r'<code class="secret">(sk_[A-Za-z0-9_-]+)</code>')
 
 
-def rotate_from_list(client: Client, *service_ids: object):  # type: ignore[no-untyped-def]
+def rotate_from_list(client: Client, *service_ids: object, action: str = "rotate_key", confirm: bool = True):  # type: ignore[no-untyped-def]
     return client.post(
-        SERVICES, {"action": "rotate_key", "_selected_action": [str(pk) for pk in service_ids], "index": 0}
+        SERVICES,
+        {
+            "action": action,
+            "_selected_action": [str(pk) for pk in service_ids],
+            "index": 0,
+            **({"confirm": "yes"} if confirm else {}),
+        },
     )
+
+
+@pytest.mark.parametrize("action", ["rotate_key", "rotate_webhook_secret"])
+def test_rotation_asks_first_and_only_the_confirming_post_rotates(
+    admin_client: Client, world: World, action: str
+) -> None:
+    before = (list(ServiceKey.objects.values_list("key_hash", "revoked_at")), world.service.webhook_secret)
+
+    def unchanged() -> bool:
+        service = Service.objects.get(pk=world.service.pk)
+        return (
+            list(ServiceKey.objects.values_list("key_hash", "revoked_at")),
+            service.webhook_secret,
+        ) == before
+
+    asked = rotate_from_list(admin_client, world.service.pk, action=action, confirm=False)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and unchanged()
+    assert 'name="confirm" value="yes"' in page and f'name="action" value="{action}"' in page
+    assert world.service.name in page and "sk_" not in page and "whsec_" not in page
+    # A GET carrying the action's fields rotates nothing either (Django runs actions on POST
+    # only; the list refuses the unknown parameters with 400).
+    query = f"?action={action}&_selected_action={world.service.pk}&confirm=yes"
+    assert admin_client.get(SERVICES + query).status_code in (200, 400) and unchanged()
+    change_page = admin_client.post(
+        f"{SERVICES}{world.service.pk}/change/",
+        {"CHANGE_FORM-action": action, "_selected_action": str(world.service.pk)},
+    )
+    assert 'name="CHANGE_FORM-action"' in change_page.content.decode() and unchanged()
+
+    rotated = rotate_from_list(admin_client, world.service.pk, action=action)
+    assert rotated.status_code == 200 and not unchanged()
+    shown = rotated.content.decode()
+    assert 'class="secret"' in shown
+    # Each kind says how to use it, under each secret (the shared page's `about`).
+    about = re.compile(
+        r"listed by its prefix, <code>sk_[A-Za-z0-9_-]+…</code>"
+        if action == "rotate_key"
+        else r"until \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC, with the previous secret"
+    )
+    assert about.search(shown), shown
 
 
 def test_rotation_shows_a_working_new_key_once_and_revokes_the_old(
@@ -56,7 +103,8 @@ def test_rotation_from_the_service_page(admin_client: Client, world: World) -> N
     assert "rotate_key" in admin_client.get(change_url).content.decode()
 
     response = admin_client.post(
-        change_url, {"CHANGE_FORM-action": "rotate_key", "_selected_action": str(world.service.pk)}
+        change_url,
+        {"CHANGE_FORM-action": "rotate_key", "_selected_action": str(world.service.pk), "confirm": "yes"},
     )
 
     assert response.status_code == 200

@@ -202,9 +202,10 @@ def test_the_page_shows_recipients_the_default_outcome_and_the_escalation(
     html = admin_client.get(f"{NOTIFICATIONS}{notification.pk}/change/").content.decode()
 
     assert "first-one, second-one, later-one (escalated)" in html
-    assert "Default outcome at the deadline" in html and "&quot;response_data&quot;: false" in html
+    assert "Default outcome at the deadline" in html
+    assert '<th scope="row">response_data</th><td><code>false</code></td>' in html
     assert re.search(r"Response defaulted.*?icon-yes", html, re.S)
-    assert "Escalation:" in html and "&quot;after_seconds&quot;: 60" in html
+    assert "Escalation:" in html and '<th scope="row">after_seconds</th><td><code>60</code></td>' in html
     notification.refresh_from_db()
     assert notification.escalated_at is not None and notification.response_defaulted
 

@@ -21,6 +21,20 @@ def test_changelist_growth_beyond_three_times_is_a_shortfall() -> None:
     assert report.shortfalls(fast) == []
 
 
+def test_the_read_paths_missing_their_goals_are_shortfalls() -> None:
+    checks = {
+        "inbox_first_growth": {"value": 2.5, "goal": 2.0, "meets_goal": False},
+        "inbox_later_growth": {"value": 1.2, "goal": 2.0, "meets_goal": True},
+        "log_slowest_db": {"value": 12.5, "goal": 10.0, "meets_goal": False},
+        "log_seq_scans": {"value": 1, "goal": 0, "meets_goal": False},
+    }
+    assert report.shortfalls({"scale": {"checks": checks}}) == [
+        "inbox_first_growth: 2.5x slower at the largest size, fastest request (goal 2.0x)",
+        "delivery log: a page took 12.5 ms in the database (goal 10.0 ms)",
+        "delivery log: 1 big tables read by a Seq Scan (goal none)",
+    ]
+
+
 def test_a_section_of_the_doc_is_replaced_and_the_rest_kept() -> None:
     text = "# Benchmarks\n\nprose\n<!-- bench:http:start -->\nold\n<!-- bench:http:end -->\nafter\n"
     updated = report.replace_section(text, "http", "new table")
@@ -77,7 +91,10 @@ def test_markdown_tables_carry_the_machine_and_every_endpoint() -> None:
     assert "| result post | 8 | 540 | 0.60 ✓ | 1.5 | 2.5 | 3.5 | 0 | 3 |" in table
     assert "skipped: not in this checkout yet" in table
     scale = {
-        "levels": {"10000": {"figures": {"changelist": 40.0}}, "1000000": {"figures": {"changelist": 60.0}}},
+        "levels": {
+            "10000": {"figures": {"changelist": 40.0, "inbox_first": 30.0, "log_seq_scans": 0}},
+            "1000000": {"figures": {"changelist": 60.0, "inbox_first": 45.0, "log_seq_scans": 0}},
+        },
         "notes": ["a note"],
     }
     scale_table = report.scale_markdown(scale, machine)
@@ -86,6 +103,10 @@ def test_markdown_tables_carry_the_machine_and_every_endpoint() -> None:
         in scale_table
     )
     assert "10,000 rows" in scale_table and "- a note" in scale_table
+    assert "| Inbox of one person, first page (`/inbox/`) (ms) | 30.0 | 45.0 | 1.50x |" in scale_table
+    assert "| delivery log, big tables read by a Seq Scan (tables) | 0.0 | 0.0 |  |" in scale_table
+    # What no level measured has no row.
+    assert "bulk replay" not in scale_table
 
 
 def test_machine_facts_are_read_from_proc() -> None:

@@ -221,3 +221,39 @@ def test_run_demo_refuses_to_run_without_debug(settings) -> None:  # type: ignor
     settings.DEBUG = False
     with pytest.raises(CommandError, match="only with DEBUG=true"):
         call_command("run_demo", stdout=StringIO())
+
+
+def test_with_json_the_demo_prints_one_object_once_it_is_up(demo_env: dict[str, str]) -> None:
+    """Standard output: the seeded credentials and where each part listens, one JSON object;
+    the processes' lines go to standard error."""
+    port, receiver_port = free_port(), free_port()
+    ports = ["--port", str(port), "--receiver-port", str(receiver_port)]
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_demo", *ports, "--json"],
+        cwd=ROOT,
+        env=demo_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output = Output(process)
+        started = json.loads(output.wait_for('"service_key"', seconds=START_SECONDS))
+        assert started["base_url"] == f"http://127.0.0.1:{port}"
+        assert started["receiver_url"] == f"http://127.0.0.1:{receiver_port}/webhooks"
+        assert started["service_key"].startswith("sk_") and started["user_token"].startswith("ut_")
+        with urllib.request.urlopen(f"{started['base_url']}/healthz", timeout=30) as health:
+            assert health.status == 200
+        children = descendants(process.pid)
+        os.kill(process.pid, signal.SIGINT)
+        assert process.wait(timeout=STOP_SECONDS) == 0
+        assert [pid for pid in children if alive(pid)] == []
+        with contextlib.suppress(AssertionError):
+            output.wait_for("", seconds=1)
+        assert len(output.lines) == 1, output.lines
+    finally:
+        for pid in [process.pid, *descendants(process.pid)]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        process.wait(timeout=STOP_SECONDS)

@@ -1,5 +1,6 @@
 """seed_demo: the accounts, then each installed app's `demo` module, found as the admin finds `admin`."""
 
+import json
 from io import StringIO
 
 import pytest
@@ -7,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from config.accounts.management.commands.seed_demo import demo_modules
 from config.accounts.models import Service
+from config.accounts.selectors import service_key_get_active, user_token_get_active
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +49,16 @@ def test_the_demo_service_calls_back_where_it_is_told_and_keeps_it(settings) -> 
     assert Service.objects.get(name="demo-assistant").callback_url == "http://127.0.0.1:9101/webhooks"
     call_command("seed_demo", stdout=StringIO())
     assert Service.objects.get(name="demo-assistant").callback_url == "http://127.0.0.1:9101/webhooks"
+
+
+def test_seeding_again_revokes_the_previous_demo_key_and_token(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    first, second = StringIO(), StringIO()
+    call_command("seed_demo", "--json", stdout=first)
+    call_command("seed_demo", "--json", stdout=second)
+    old, new = json.loads(first.getvalue()), json.loads(second.getvalue())
+    assert service_key_get_active(secret=old["service_key"]) is None
+    assert user_token_get_active(secret=old["user_token"]) is None
+    assert service_key_get_active(secret=new["service_key"]) is not None
+    token = user_token_get_active(secret=new["user_token"])
+    assert token is not None and token.user.username == new["username"] == "alex"

@@ -55,6 +55,28 @@ def test_without_secret_key_and_debug_off_the_server_refuses_to_start() -> None:
     assert "SECRET_KEY is not set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [({}, "SECRET_KEY is not set"), ({"DEBUG": "maybe"}, "DEBUG must be true or false")],
+)
+def test_a_command_under_bad_settings_says_which_in_one_line(env: dict[str, str], message: str) -> None:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    environment |= {"DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("manage.py: error: ")
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_production_defaults_when_debug_is_off() -> None:
     values = settings_under(SECRET_KEY="s" * 50)
     assert values["debug"] is False

@@ -96,3 +96,26 @@ def test_the_demo_service_has_a_delivery_log_to_read_and_replay(
     replay = shlex.split(next(line for line in lines if "replay:" in line).split("replay:")[1])
     response = service_api.post("/api/v1/webhook-events/replay", json.loads(replay[replay.index("-d") + 1]))
     assert response.json() == {"queued": 1}
+
+
+def test_the_refund_question_is_approve_or_reject_each_with_an_optional_note(
+    api: Api, service: Service, person: Any
+) -> None:
+    context = context_for(service, person)
+    demo.seed(context)
+    refund = Notification.objects.get(title=demo.APPROVAL["title"], status="pending")
+    actions = {action["id"]: action for action in refund.actions}
+    assert set(actions) == {"approve", "reject"}
+    for action in actions.values():
+        assert action["response_type"] == ResponseType.TEXT
+        assert action["constraints"]["min_length"] == 0  # the note is optional
+        assert "optional" in action["label"]
+
+    # Rejecting without a note is a whole answer: the decision is the action.
+    response = api.as_(context["user_token"]).post(
+        "/api/v1/client/respond",
+        {"notification_id": str(refund.pk), "action_id": "reject", "response_data": ""},
+    )
+    assert response.status_code == 200, response.content
+    refund.refresh_from_db()
+    assert (refund.response_action_id, refund.response_data) == ("reject", "")

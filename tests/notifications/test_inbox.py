@@ -255,6 +255,55 @@ def test_the_list_has_pages_of_fifty(browser: Client, person: Any) -> None:
     assert text(browser.get(INBOX, {"page": "99"})).count('class="row"') == 1
 
 
+def test_a_big_inbox_is_counted_only_as_far_as_the_page_asked_for(
+    browser: Client, person: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("notifications.selectors.INBOX_COUNT_AT_LEAST", 60)
+    now = timezone.now()
+    NotificationFactory.create_batch(
+        160,
+        recipient=person,
+        service=ServiceFactory(),
+        status=NotificationStatus.INVALIDATED,
+        invalidated_at=now,
+    )
+    # Unnumbered past what was counted; the older pages are still linked.
+    first = text(browser.get(INBOX))
+    assert '<span class="muted">Page 1</span>' in first
+    assert "page=2" in first
+    assert '<span class="muted">Page 2</span>' in text(browser.get(INBOX, {"page": "2"}))
+    last = text(browser.get(INBOX, {"page": "4"}))
+    assert "Page 4 of 4<" in last
+    assert last.count('class="row"') == 10
+    # Past the end, and below 1: the last page, counted to the end.
+    assert "Page 4 of 4<" in text(browser.get(INBOX, {"page": "9"}))
+    assert "Page 4 of 4<" in text(browser.get(INBOX, {"page": "0"}))
+    assert "Page 4 of 4<" in text(browser.get(INBOX, {"page": "9" * 30}))
+    # A filtered list counts to the end of the page asked for only.
+    filtered = text(browser.get(INBOX, {"status": "invalidated"}))
+    assert '<span class="muted">Page 1</span>' in filtered
+    assert "status=invalidated&amp;page=2" in filtered
+
+
+def test_a_page_can_hold_open_ones_and_others(browser: Client, person: Any) -> None:
+    now = timezone.now()
+    service = ServiceFactory()
+    NotificationFactory.create_batch(
+        49, recipient=person, service=service, status=NotificationStatus.INVALIDATED, invalidated_at=now
+    )
+    for hours in (3, 1, 2):
+        NotificationFactory(
+            recipient=person, service=service, title=f"open-{hours}", deadline=now + timedelta(hours=hours)
+        )
+    first = re.findall(r'<span class="row-title">([^<]+)</span>', text(browser.get(INBOX)))
+    assert first[:3] == ["open-1", "open-2", "open-3"]
+    assert len(first) == 50
+    assert len(re.findall(r'class="row"', text(browser.get(INBOX, {"page": "2"})))) == 2
+    filtered = text(browser.get(INBOX, {"status": "invalidated", "page": "1"}))
+    assert filtered.count('class="row"') == 49
+    assert "3 questions are waiting for you" in filtered
+
+
 def test_an_empty_inbox_says_so(browser: Client) -> None:
     response = browser.get(INBOX)
     assert response.status_code == 200

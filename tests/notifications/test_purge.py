@@ -100,7 +100,11 @@ def test_replay_notifications_skips_and_counts_purged_events() -> None:
     assert run("replay_notifications", *ids, "--dry-run") == (
         "1 events would be queued again, 1 skipped (payload purged)"
     )
-    assert json.loads(run("replay_notifications", *ids, "--json")) == {"queued": 1, "skipped_purged": 1}
+    assert json.loads(run("replay_notifications", *ids, "--json")) == {
+        "queued": 1,
+        "skipped_purged": 1,
+        "dry_run": False,
+    }
     assert WebhookEvent.objects.get(subject_id=kept.pk).status == "pending"
     assert WebhookEvent.objects.get(subject_id=purged.pk).status == "delivered"
 

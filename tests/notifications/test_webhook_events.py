@@ -379,7 +379,7 @@ def test_the_admin_rotates_the_webhook_secret_through_the_same_service(
 
     response = client.post(
         "/admin/accounts/service/",
-        {"action": "rotate_webhook_secret", "_selected_action": [str(service.pk)]},
+        {"action": "rotate_webhook_secret", "_selected_action": [str(service.pk)], "confirm": "yes"},
     )
 
     assert response.status_code == 200

@@ -1,5 +1,6 @@
 """The outbound client against real local receivers (contract 5)."""
 
+import base64
 import json
 import socket
 import threading
@@ -378,3 +379,109 @@ def test_the_deadline_also_cuts_an_answer_on_a_reused_connection(
     # Unwatched, the answer would run on until http.client gives up at 100 headers (10 s).
     assert result.duration_ms < 5000
     assert receiver.received[0].peer == receiver.received[1].peer
+
+
+def test_the_post_goes_to_the_url_s_path_and_query_with_its_host_and_our_user_agent(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(answering(204))
+
+    assert post(f"{receiver.url}?service=s-1&kind=hook").ok
+
+    [received] = receiver.received
+    assert received.path == "/hook?service=s-1&kind=hook"
+    assert received.headers["Host"] == f"127.0.0.1:{receiver.server.server_port}"
+    assert received.headers["User-Agent"] == "loopback-webhooks/1"
+    assert received.headers["Content-Length"] == str(len(BODY))
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(receivers: Callable[[Respond], Receiver]) -> None:
+    receiver = receivers(answering(204))
+
+    assert post(receiver.url.replace("http://", "http://hook%40user:s%3Acret@")).ok
+
+    [received] = receiver.received
+    assert received.headers["Authorization"] == "Basic " + base64.b64encode(b"hook@user:s:cret").decode()
+
+
+def test_nothing_listening_is_reported_as_a_connection_error_not_a_timeout() -> None:
+    result = post(f"http://127.0.0.1:{_unused_port()}/hook")
+
+    assert (result.error_kind, result.error) == (
+        ErrorKind.CONNECTION,
+        "ConnectionError: could not complete the request",
+    )
+
+
+def test_a_tls_failure_is_a_connection_failure_named_so(receivers: Callable[[Respond], Receiver]) -> None:
+    # The receiver speaks plain HTTP: the TLS handshake fails at once.
+    receiver = receivers(answering(200))
+
+    result = post(receiver.url.replace("http://", "https://"))
+
+    assert (result.status_code, result.error_kind, result.error) == (
+        None,
+        ErrorKind.CONNECTION,
+        "SSLError: could not complete the request",
+    )
+
+
+def test_a_post_is_never_sent_twice_even_when_a_reused_connection_fails(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(
+        lambda handler, number, r: reply(handler, 204) if number == 1 else hanging_up(handler, number, r)
+    )
+
+    first, second = post(receiver.url), post(receiver.url)
+
+    assert (first.ok, second.error_kind) == (True, ErrorKind.CONNECTION)
+    assert receiver.count == 2
+    assert receiver.received[0].peer == receiver.received[1].peer
+
+
+def test_the_rest_of_a_long_answer_never_becomes_the_next_answer(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    # Only the first 4 KiB are read: the connection must not go back to the pool with the rest.
+    receiver = receivers(
+        lambda handler, number, r: reply(handler, 200, b"a" * 10_000 if number == 1 else b"second")
+    )
+
+    first, second = post(receiver.url), post(receiver.url)
+
+    assert first.body_prefix == "a" * 4096
+    assert (second.ok, second.status_code, second.body_prefix) == (True, 200, "second")
+
+
+def test_a_connection_cut_by_the_deadline_is_replaced_for_the_next_post(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    def trickling_second(handler, number, receiver):  # type: ignore[no-untyped-def]
+        if number == 2:
+            trickling_headers(handler, number, receiver)
+        else:
+            reply(handler, 204)
+
+    receiver = receivers(trickling_second)
+
+    results = [post(receiver.url, timeout_seconds=0.5) for _ in range(3)]
+
+    assert [r.error_kind for r in results] == [None, ErrorKind.TIMEOUT, None]
+    first, second, third = (received.peer for received in receiver.received)
+    assert first == second
+    assert third != second
+
+
+def test_each_thread_keeps_its_own_connections(receivers: Callable[[Respond], Receiver]) -> None:
+    receiver = receivers(answering(204))
+    other = threading.Thread(target=lambda: post(receiver.url))
+
+    post(receiver.url)
+    other.start()
+    other.join()
+    post(receiver.url)
+
+    mine, theirs, mine_again = (received.peer for received in receiver.received)
+    assert mine == mine_again
+    assert theirs != mine

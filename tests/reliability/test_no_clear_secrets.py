@@ -90,7 +90,11 @@ def test_no_table_holds_a_webhook_secret_in_clear(
         client.force_login(get_user_model().objects.create_superuser(username="rotates", password="x-9-long"))
         page = client.post(
             "/admin/accounts/service/",
-            {"action": "rotate_webhook_secret", "_selected_action": [str(other.service.pk)]},
+            {
+                "action": "rotate_webhook_secret",
+                "_selected_action": [str(other.service.pk)],
+                "confirm": "yes",
+            },
         )
         assert page.status_code == 200
         webhooks_deliver_due()

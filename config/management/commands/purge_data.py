@@ -1,43 +1,41 @@
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
+from config.commands import OperatorCommand, Report, whole_number
 from config.purge import DEFAULT_BATCH_SIZE, purge_all
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Apply the retention settings (RETAIN_WEBHOOK_PAYLOADS, RETAIN_NOTIFICATIONS, "
         "RETAIN_EXECUTIONS; 0 keeps forever): purge what is older, in batches. For a daily "
         "schedule; safe to run concurrently and often. Prints how many rows of each kind it purged."
     )
+    # A retention setting that is not one: purge_all names it before purging anything.
+    refused = (ValueError,)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Count what would go; change nothing.")
-        parser.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object only.")
         parser.add_argument(
             "--batch-size",
-            type=int,
+            type=whole_number(1, 100_000),
             default=DEFAULT_BATCH_SIZE,
-            help=f"Rows per transaction (default {DEFAULT_BATCH_SIZE}).",
+            help=f"Rows per transaction, 1 to 100000 (default {DEFAULT_BATCH_SIZE}).",
         )
 
-    def handle(self, *args: Any, dry_run: bool, as_json: bool, batch_size: int, **options: Any) -> None:
-        if not 1 <= batch_size <= 100_000:
-            raise CommandError("--batch-size must be from 1 to 100000")
-        try:
-            outcomes = purge_all(dry_run=dry_run, batch_size=batch_size)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        if as_json:
-            counts = {outcome.kind: outcome.count or 0 for outcome in outcomes}
-            self.stdout.write(json.dumps({"purged": counts, "dry_run": dry_run}))
-            return
+    def operate(self, *, dry_run: bool, batch_size: int, **options: Any) -> Report:
+        with self.progress("rows purged") as on_progress:
+            outcomes = purge_all(dry_run=dry_run, batch_size=batch_size, on_progress=on_progress)
         verb = "would be purged" if dry_run else "purged"
+        lines = []
         for outcome in outcomes:
             if outcome.count is None:
-                self.stdout.write(f"{outcome.kind}: kept forever ({outcome.setting}=0)")
+                lines.append(f"{outcome.kind}: kept forever ({outcome.setting}=0)")
             else:
                 age = f"older than {outcome.retention}, {outcome.setting}"
-                self.stdout.write(f"{outcome.kind}: {outcome.count} {verb} ({age})")
+                lines.append(f"{outcome.kind}: {outcome.count} {verb} ({age})")
+        return Report(
+            data={"purged": {outcome.kind: outcome.count or 0 for outcome in outcomes}, "dry_run": dry_run},
+            lines=lines,
+        )

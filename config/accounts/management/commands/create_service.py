@@ -1,30 +1,35 @@
-import json
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.core.validators import URLValidator
+from django.conf import settings
+from django.core.management.base import CommandError, CommandParser
 from django.db import IntegrityError
 
+from config.accounts.models import Service
 from config.accounts.services import service_create
+from config.commands import OperatorCommand, Report, http_url, name, reaches_private_address
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a service and print its id, its API key and its webhook signing secret (shown once)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("name", help="A unique name for the service.")
-        parser.add_argument("--callback-url", default="", help="Where its webhooks are delivered.")
-        parser.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object only.")
+        parser.add_argument(
+            "name",
+            type=name(Service._meta.get_field("name").max_length),
+            help="A unique name for the service.",
+        )
+        parser.add_argument(
+            "--callback-url", type=http_url, default=None, help="Where its webhooks are delivered."
+        )
 
-    def handle(self, *args: Any, name: str, callback_url: str, as_json: bool, **options: Any) -> None:
-        if callback_url:
-            try:
-                URLValidator(schemes=["http", "https"])(callback_url)
-            except ValidationError:
-                raise CommandError(f"--callback-url must be an http(s) URL, not {callback_url!r}") from None
+    def operate(self, *, name: str, callback_url: str | None, **options: Any) -> Report:
+        if callback_url and not settings.OUTBOUND_ALLOW_PRIVATE and reaches_private_address(callback_url):
+            self.warn(
+                f"{callback_url} points to a loopback or private address: its webhooks will be "
+                "refused unless OUTBOUND_ALLOW_PRIVATE is true (tests and local demos only)"
+            )
         try:
-            service, issued = service_create(name=name, callback_url=callback_url)
+            service, issued = service_create(name=name, callback_url=callback_url or "")
         except IntegrityError:
             raise CommandError(f"a service named {name!r} exists already") from None
         result = {
@@ -32,10 +37,11 @@ class Command(BaseCommand):
             "api_key": issued.secret,
             "webhook_secret": service.webhook_secret,
         }
-        if as_json:
-            self.stdout.write(json.dumps(result))
-            return
-        self.stdout.write(f"Service {service.name} created.")
-        for field, value in result.items():
-            self.stdout.write(f"  {field + ':':<16}{value}")
-        self.stdout.write("Store both secrets now: they are not shown again.")
+        return Report(
+            data=result,
+            lines=[
+                f"Service {service.name} created.",
+                *(f"  {field + ':':<16}{value}" for field, value in result.items()),
+                "Store both secrets now: they are not shown again.",
+            ],
+        )

@@ -1,18 +1,18 @@
-import json
 import sys
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.core.validators import validate_email
 from django.db import transaction
 
 from config.accounts.services import person_login_update, user_token_issue
+from config.commands import OperatorCommand, Report
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Issue an API token (ut_...) for a person who answers notifications; it is shown once. "
         "--email sets the address their e-mails go to; --password-stdin sets the password they log in "
@@ -28,18 +28,16 @@ class Command(BaseCommand):
             action="store_true",
             help="Read a password from the first line of standard input and set it (for the inbox).",
         )
-        parser.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object only.")
 
-    def handle(
+    def operate(
         self,
         *args: Any,
         username: str,
         create: bool,
         email: str | None,
         password_stdin: bool,
-        as_json: bool,
         **options: Any,
-    ) -> None:
+    ) -> Report:
         user_model = get_user_model()
         if email is not None:
             try:
@@ -61,15 +59,12 @@ class Command(BaseCommand):
                     raise CommandError(f"--password-stdin: {' '.join(refused.messages)}") from None
             person_login_update(user=user, email=email, password=password)
             issued = user_token_issue(user=user)
-        if as_json:
-            self.stdout.write(json.dumps({"username": user.get_username(), "token": issued.secret}))
-            return
-        self.stdout.write(f"Token for {user.get_username()}: {issued.secret}")
-        self.stdout.write("Store it now: it is not shown again.")
+        lines = [f"Token for {user.get_username()}: {issued.secret}", "Store it now: it is not shown again."]
         if email is not None:
-            self.stdout.write("E-mail address set: new notifications are e-mailed there.")
+            lines.append("E-mail address set: new notifications are e-mailed there.")
         if password is not None:
-            self.stdout.write("Password set: they can log in at /inbox/.")
+            lines.append("Password set: they can log in at /inbox/.")
+        return Report(data={"username": user.get_username(), "token": issued.secret}, lines=lines)
 
 
 def _read_password() -> str:

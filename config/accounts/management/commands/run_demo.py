@@ -19,6 +19,7 @@ exiting on its own stops the demo, since a half-running demo would mislead.
 """
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -26,17 +27,20 @@ import subprocess
 import sys
 import threading
 import time
+from argparse import ArgumentTypeError
 from dataclasses import dataclass, field
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.core.management.base import CommandError, CommandParser, OutputWrapper
 from django.db import connections
 
 from config.accounts.management.commands.seed_demo import DEMO_SERVICE
 from config.accounts.models import Service
+from config.commands import OperatorCommand, Report, http_url
 from config.outbound.demo_receiver import SECRET_VARIABLE
 from config.outbound.management.commands.deliver_webhooks import _stop_on_signals
 
@@ -87,7 +91,7 @@ class Group:
 
     def say(self, line: str) -> None:
         with self.lock:
-            self.out.write(line)
+            self.out.write(line, style_func=str)  # plain, on stderr too (--json)
             self.out.flush()
 
     def forget_finished(self, *, keep: dict[str, "subprocess.Popen[bytes]"]) -> None:
@@ -136,11 +140,13 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Run the demo of `make run`: seed it, then the server, a webhook worker, a receiver for the "
         "demo service's webhooks and the scheduled commands, until Ctrl-C stops them all. "
-        "Only for DEBUG installs."
+        "Only for DEBUG installs. With --json, standard output gets one object once the demo is "
+        "up (the demo credentials and where each part listens) and the processes' lines go to "
+        "standard error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -150,7 +156,7 @@ class Command(BaseCommand):
             "--receiver-port", type=int, default=None, help="the receiver's port (default: PORT + 1)"
         )
 
-    def handle(self, *args: Any, host: str, port: int, receiver_port: int | None, **options: Any) -> None:
+    def operate(self, *, host: str, port: int, receiver_port: int | None, **options: Any) -> Report | None:
         if not settings.DEBUG:
             raise CommandError("run_demo makes well-known logins; it runs only with DEBUG=true")
         receiver_port = port + 1 if receiver_port is None else receiver_port
@@ -160,13 +166,24 @@ class Command(BaseCommand):
         if port == receiver_port:
             raise CommandError("The server and the receiver need two different ports.")
         base_url = f"http://{host}:{port}"
+        try:
+            http_url(base_url)
+        except ArgumentTypeError:
+            raise CommandError(f"--host {host!r} is not a host name or an IP address") from None
         callback_url = f"http://127.0.0.1:{receiver_port}/webhooks"
-        call_command("seed_demo", base_url=base_url, callback_url=callback_url, stdout=self.stdout)
+        seeded = StringIO()
+        call_command(
+            "seed_demo",
+            base_url=base_url,
+            callback_url=callback_url,
+            as_json=self.as_json,
+            stdout=seeded if self.as_json else self.stdout,
+        )
         # Read through the model, which decrypts it where it is stored encrypted.
         secret = Service.objects.get(name=DEMO_SERVICE).webhook_secret
         connections.close_all()  # the children open their own
 
-        group = Group(out=self.stdout)
+        group = Group(out=self.stderr if self.as_json else self.stdout)
         stop = threading.Event()
         failed = False
         with _stop_on_signals(stop):
@@ -179,6 +196,7 @@ class Command(BaseCommand):
                     port=port,
                     receiver_port=receiver_port,
                     base_url=base_url,
+                    seeded=json.loads(seeded.getvalue()) if self.as_json else {},
                 )
             finally:
                 group.say("Stopping the demo ...")
@@ -186,6 +204,7 @@ class Command(BaseCommand):
         group.say("The demo has stopped.")
         if failed:
             raise CommandError("The demo could not run on; see the lines above.")
+        return None  # its output was written as it ran
 
     def _run(
         self,
@@ -197,6 +216,7 @@ class Command(BaseCommand):
         port: int,
         receiver_port: int,
         base_url: str,
+        seeded: dict[str, Any],
     ) -> bool:
         """Start everything and run the schedule until asked to stop; True when a process died."""
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
@@ -232,6 +252,13 @@ class Command(BaseCommand):
                 group.say(f"The server or the receiver accepted no connection within {READY_SECONDS} s.")
                 return True
             stop.wait(0.2)
+        if self.as_json:
+            receiver_url = f"http://127.0.0.1:{receiver_port}/webhooks"
+            deliveries_url = f"{base_url}/admin/outbound/webhookevent/"
+            self.stdout.write(
+                json.dumps({**seeded, "receiver_url": receiver_url, "deliveries_url": deliveries_url})
+            )
+            self.stdout.flush()
         group.say(self._where_to_look(base_url=base_url, receiver_port=receiver_port))
 
         jobs = [Job(every_seconds=every, command=command) for every, command in SCHEDULE]

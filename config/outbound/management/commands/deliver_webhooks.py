@@ -3,12 +3,14 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.db import close_old_connections
 
+from config.commands import OperatorCommand, Report, positive_seconds
 from config.outbound import conf
 from config.outbound.emails import emails_deliver_due
 from config.outbound.services import DeliveryCounts, webhooks_deliver_due
@@ -16,26 +18,26 @@ from config.outbound.services import DeliveryCounts, webhooks_deliver_due
 logger = logging.getLogger(__name__)
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = (
         "Send due webhooks and e-mails from the outbox, retrying on their schedules. Runs until SIGTERM or "
         "SIGINT (then finishes the send in progress and exits 0); --once sends what is due and exits. "
-        "Any number of workers may run at once."
+        "Any number of workers may run at once. Prints what it sent when it exits (--json: one object "
+        "with the webhooks' and the e-mails' counts)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
         parser.add_argument(
             "--poll-interval",
-            type=float,
+            type=positive_seconds(high=3600),
             default=None,
-            help=f"seconds between looks at the outbox when idle (default {conf.poll_seconds():g})",
+            help=f"seconds between looks at the outbox when idle, at most 3600 "
+            f"(default {conf.poll_seconds():g})",
         )
 
-    def handle(self, *args: Any, once: bool, poll_interval: float | None, **options: Any) -> None:
+    def operate(self, *, once: bool, poll_interval: float | None, **options: Any) -> Report:
         interval = conf.poll_seconds() if poll_interval is None else poll_interval
-        if interval <= 0:
-            raise CommandError("--poll-interval must be a positive number of seconds.")
         stop = threading.Event()
         total = DeliveryCounts()
         emails = DeliveryCounts()
@@ -56,10 +58,13 @@ class Command(BaseCommand):
                 stop.wait(interval)
                 # A long-running worker outlives database restarts and idle timeouts.
                 close_old_connections()
-        self.stdout.write(f"webhooks: {total}")
-        self.stdout.write(
-            f"e-mails: {emails.delivered} sent, {emails.retrying} to retry, {emails.failed} failed, "
-            f"{emails.superseded} superseded"
+        return Report(
+            data={"webhooks": asdict(total), "emails": asdict(emails)},
+            lines=[
+                f"webhooks: {total}",
+                f"e-mails: {emails.delivered} sent, {emails.retrying} to retry, {emails.failed} failed, "
+                f"{emails.superseded} superseded",
+            ],
         )
 
 
