@@ -6,6 +6,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "lua" / "fresh_ids.lua"
 
@@ -26,16 +27,26 @@ RESULT_BODY = json.dumps(
 )
 
 
+FORM = "application/x-www-form-urlencoded"
+
+
 @dataclass(frozen=True)
 class Endpoint:
-    """One endpoint under load. `{id}` in path and body is replaced by a fresh id per request."""
+    """One endpoint under load. `{id}` in path and body is replaced by a fresh id per request.
+
+    Answered means `ok_status` (0: any 2xx), the status the database's count is checked against.
+    """
 
     name: str
     title: str
     path: str
-    body: str
+    body: str = ""
+    method: str = "POST"
+    content_type: str = "application/json"
     fresh_ids: bool = True
     credential: str = ""
+    cookie: str = ""
+    ok_status: int = 0
 
     def request_for(self, fresh_id: str) -> tuple[str, str]:
         return self.path.replace("{id}", fresh_id), self.body.replace("{id}", fresh_id)
@@ -89,6 +100,56 @@ def trigger_endpoint(*, service_key: str, action_id: str) -> Endpoint:
         body='{"decision": true}',
         fresh_ids=False,
         credential=service_key,
+    )
+
+
+@dataclass(frozen=True)
+class InboxSession:
+    """A person signed in to the inbox: the cookies a browser would send, and the form's token."""
+
+    session_id: str
+    csrf_token: str
+
+    @property
+    def cookie(self) -> str:
+        return f"sessionid={self.session_id}; csrftoken={self.csrf_token}"
+
+
+def inbox_list_endpoint(*, session: InboxSession) -> Endpoint:
+    return Endpoint(
+        name="inbox_list",
+        title="inbox list (`GET /inbox/`)",
+        path="/inbox/",
+        method="GET",
+        fresh_ids=False,
+        cookie=session.cookie,
+    )
+
+
+def inbox_page_endpoint(*, session: InboxSession, notification_id: str) -> Endpoint:
+    return Endpoint(
+        name="inbox_page",
+        title="a notification's page (`GET /inbox/{id}/`)",
+        path=f"/inbox/{notification_id}/",
+        method="GET",
+        fresh_ids=False,
+        cookie=session.cookie,
+    )
+
+
+def inbox_answer_endpoint(*, session: InboxSession, action_id: str, response_data: str) -> Endpoint:
+    body = urlencode(
+        {"csrfmiddlewaretoken": session.csrf_token, "action_id": action_id, "response_data": response_data}
+    )
+    return Endpoint(
+        name="inbox_answer",
+        title="inbox form answer (`POST /inbox/{id}/`, 303 to the page)",
+        path="/inbox/{id}/",
+        body=body,
+        content_type=FORM,
+        cookie=session.cookie,
+        # Answered, the form redirects to the notification's page (See Other).
+        ok_status=303,
     )
 
 
@@ -176,9 +237,13 @@ def run_wrk(
     threads = min(threads, connections)
     env = {
         **os.environ,
+        "BENCH_METHOD": endpoint.method,
         "BENCH_PATH": endpoint.path,
         "BENCH_BODY": endpoint.body,
+        "BENCH_CONTENT_TYPE": endpoint.content_type,
         "BENCH_AUTH": endpoint.credential,
+        "BENCH_COOKIE": endpoint.cookie,
+        "BENCH_OK_STATUS": str(endpoint.ok_status or ""),
         "BENCH_IDS": str(ids_file) if ids_file else "",
         "BENCH_THREADS": str(threads),
         "BENCH_OUT": str(out_file),

@@ -3,7 +3,8 @@
 - `count_queries`: the SQL one request of an endpoint runs, through the whole middleware stack.
 - `time_get`, `time_call`: the admin pages at scale (a staff session) and the summary, median of a
   few requests.
-- `api_call`, `route_exists`: the project's own API, called in-process to set up the bench's data.
+- `api_call`, `inbox_login`: the project's own API and login page, called in-process to set up
+  the bench's data and sessions.
 - `export_once`: one streamed download of the CSV export, run by `bench.export_probe` in a
   process of its own so that the harness can read that process's peak memory.
 """
@@ -20,16 +21,17 @@ from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import Resolver404, resolve
 
-from bench.load import Endpoint
+from bench.load import Endpoint, InboxSession
 
 # The test Client's host must be one the production settings allow.
 CLIENT_HOST = "127.0.0.1"
+LOGIN_PATH = "/inbox/login/"
 
 
 def client() -> Client:
-    return Client(SERVER_NAME=CLIENT_HOST)
+    # CSRF checked as for a browser: the inbox's form posts must carry the session's token.
+    return Client(SERVER_NAME=CLIENT_HOST, enforce_csrf_checks=True)
 
 
 def staff_client(*, username: str) -> Client:
@@ -53,18 +55,35 @@ def api_call(method: str, path: str, body: dict[str, Any], credential: str) -> t
     return response.status_code, payload
 
 
-def route_exists(path: str) -> bool:
-    try:
-        resolve(path)
-    except Resolver404:
-        return False
-    return True
+def inbox_login(*, username: str, password: str) -> InboxSession:
+    """Sign in through the inbox's login page, as a browser does: its form, then its cookies."""
+    browser = client()
+    browser.get(LOGIN_PATH)
+    response = browser.post(
+        LOGIN_PATH,
+        {
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+        },
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"POST {LOGIN_PATH} answered {response.status_code}, not the redirect of a login")
+    # Signing in rotates the CSRF token: these are the cookies the login answer set.
+    return InboxSession(
+        session_id=browser.cookies["sessionid"].value, csrf_token=browser.cookies["csrftoken"].value
+    )
 
 
-def post(client: Client, endpoint: Endpoint, fresh_id: str) -> HttpResponse:
+def request(client: Client, endpoint: Endpoint, fresh_id: str) -> HttpResponse:
+    """One request of `endpoint`, the one wrk sends (its credential, cookies and body)."""
     path, body = endpoint.request_for(fresh_id)
     headers = {"Authorization": f"Bearer {endpoint.credential}"} if endpoint.credential else {}
-    return client.post(path, data=body, content_type="application/json", headers=headers)  # type: ignore[return-value]
+    if endpoint.cookie:
+        headers["Cookie"] = endpoint.cookie
+    if endpoint.method == "GET":
+        return client.get(path, headers=headers)  # type: ignore[return-value]
+    return client.post(path, data=body, content_type=endpoint.content_type, headers=headers)  # type: ignore[return-value]
 
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")
@@ -84,7 +103,7 @@ def count_queries(*, endpoint: Endpoint, fresh_ids: list[str]) -> dict[str, Any]
     runs: list[dict[str, Any]] = []
     for fresh_id in fresh_ids:
         with CaptureQueriesContext(connection) as captured:
-            response = post(api, endpoint, fresh_id)
+            response = request(api, endpoint, fresh_id)
         statements = [query["sql"] for query in captured.captured_queries]
         runs.append(
             {

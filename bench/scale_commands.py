@@ -172,12 +172,9 @@ class CommandsBench:
         return probed.as_dict()
 
     def template(self) -> str:
-        template, reason = seeding.respond_template(
+        return seeding.notification_template(
             service_key=self.owners.service_key, username=self.owners.person.username
         )
-        if template is None:
-            raise RuntimeError(reason)
-        return template
 
     # The purge and erasure data
 

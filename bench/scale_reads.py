@@ -113,11 +113,7 @@ def _by_kind(**cases: str) -> str:
 def seed_inbox(*, owners: Any, rows: int) -> dict[str, int]:
     """`rows` notifications for the bench person, each with its recipient row."""
     seeding.truncate(NotificationRecipient, Notification, WebhookEvent, DeliveryAttempt)
-    template, reason = seeding.respond_template(
-        service_key=owners.service_key, username=owners.person.username
-    )
-    if template is None:
-        raise RuntimeError(reason)
+    template = seeding.notification_template(service_key=owners.service_key, username=owners.person.username)
     person = owners.person.pk
     with _indexes_built_after(Notification, NotificationRecipient):
         _clone_notifications(template=template, person=person, rows=rows)
@@ -225,11 +221,9 @@ def _by_status(**cases: str) -> str:
 
 def _event_template(*, owners: Any) -> str:
     """One `notification.responded` event, written by answering a notification through the API."""
-    notification, reason = seeding.respond_template(
+    notification = seeding.notification_template(
         service_key=owners.service_key, username=owners.person.username
     )
-    if notification is None:
-        raise RuntimeError(reason)
     status, payload = probes.api_call(
         "post",
         "/api/v1/client/respond",

@@ -7,6 +7,7 @@ written against the models' tables. PostgreSQL only (gen_random_uuid, generate_s
 """
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from config.accounts.models import Service
 from config.accounts.services import service_create, user_token_issue
 from conversations.models import Bot, Conversation
 from conversations.services import bot_create
+from notifications.models import Notification, NotificationRecipient
 
 # The widget posts land on these: a contact form whose target is on the bot's allowlist, so a
 # `success` passes the allowlist check and the params get masked, as in real traffic.
@@ -114,6 +116,16 @@ def seed_pending_executions(*, bot: Bot, count: int, tag: str) -> list[str]:
     )
 
 
+def _clone_select(model: type[Model], overrides: dict[str, str]) -> tuple[list[str], str]:
+    """The columns of `model` and the SELECT list copying a template row with `overrides`."""
+    columns = [str(f.column) for f in model._meta.concrete_fields]
+    expressions = {"id": "gen_random_uuid()", **overrides}
+    unknown = set(expressions) - set(columns)
+    if unknown:
+        raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")
+    return columns, ", ".join(expressions.get(column, f"template.{column}") for column in columns)
+
+
 def clone_rows(
     *, model: type[Model], template_pk: str, count: int, overrides: dict[str, str], returning: bool = True
 ) -> list[str]:
@@ -123,12 +135,7 @@ def clone_rows(
     columns (a notification's normalised actions, say). `overrides` maps a column to an SQL
     expression over the template's columns and `g` (1..count); ids are always fresh.
     """
-    columns = [str(f.column) for f in model._meta.concrete_fields]
-    expressions = {"id": "gen_random_uuid()", **overrides}
-    unknown = set(expressions) - set(columns)
-    if unknown:
-        raise ValueError(f"{model.__name__} has no column {sorted(unknown)}")
-    select = ", ".join(expressions.get(column, f"template.{column}") for column in columns)
+    columns, select = _clone_select(model, overrides)
     sql = f"""
         INSERT INTO {model._meta.db_table} ({", ".join(columns)})
         SELECT {select}
@@ -142,10 +149,33 @@ def clone_rows(
     return []
 
 
-def respond_template(*, service_key: str, username: str) -> tuple[str | None, str]:
-    """One pending notification made through the API, to clone; or None and why not."""
-    if not probes.route_exists("/api/v1/notifications"):
-        return None, "POST /api/v1/notifications is not in this checkout yet"
+def clone_notifications(*, template_pk: str, count: int, overrides: dict[str, str]) -> list[str]:
+    """`clone_rows` for notifications, each copy with the template's recipients (who may read
+    and answer it), in one statement."""
+    columns, select = _clone_select(Notification, overrides)
+    table, links = Notification._meta.db_table, NotificationRecipient._meta.db_table
+    return _ids(
+        f"""
+        WITH copy AS (
+            INSERT INTO {table} ({", ".join(columns)})
+            SELECT {select}
+            FROM {table} AS template, generate_series(1, %(count)s::int) AS g
+            WHERE template.id = %(template)s
+            RETURNING id, created_at
+        ), linked AS (
+            INSERT INTO {links} (notification_id, user_id, position, escalated, notification_created_at)
+            SELECT copy.id, link.user_id, link.position, link.escalated, copy.created_at
+            FROM copy JOIN {links} AS link ON link.notification_id = %(template)s
+        )
+        SELECT id FROM copy
+        """,  # noqa: S608 - names come from the models, the overrides from this package
+        {"count": count, "template": template_pk},
+    )
+
+
+def notification_template(*, service_key: str, username: str) -> str:
+    """One pending notification for `username` with a binary action `decide`, made through the
+    API, to clone."""
     status, payload = probes.api_call(
         "post",
         "/api/v1/notifications",
@@ -166,8 +196,35 @@ def respond_template(*, service_key: str, username: str) -> tuple[str | None, st
         service_key,
     )
     if status != 201:
-        return None, f"POST /api/v1/notifications answered {status}: {json.dumps(payload)[:200]}"
-    return str(payload["notification_id"]), ""
+        raise RuntimeError(f"POST /api/v1/notifications answered {status}: {json.dumps(payload)[:200]}")
+    return str(payload["notification_id"])
+
+
+# A reader's inbox: two pages, every other question answered by them (newest first, a
+# millisecond apart).
+READER_NOTIFICATIONS = 100
+ANSWERED_EVERY_OTHER = {
+    "created_at": "now() - g * interval '1 millisecond'",
+    "status": "CASE WHEN g %% 2 = 1 THEN 'responded' ELSE 'pending' END",
+    "response_action_id": "CASE WHEN g %% 2 = 1 THEN 'decide' END",
+    "response_data": "CASE WHEN g %% 2 = 1 THEN 'true'::jsonb END",
+    "responded_at": "CASE WHEN g %% 2 = 1 THEN now() END",
+    "responder_id": "CASE WHEN g %% 2 = 1 THEN template.recipient_id END",
+}
+
+
+def seed_reader_inbox(*, service_key: str, username: str) -> str:
+    """The reader's inbox (READER_NOTIFICATIONS, half answered); returns a pending one's id."""
+    template = notification_template(service_key=service_key, username=username)
+    clone_notifications(template_pk=template, count=READER_NOTIFICATIONS - 1, overrides=ANSWERED_EVERY_OTHER)
+    return template
+
+
+def seed_person(*, username: str) -> str:
+    """A person who signs in to the inbox with a password; returns the password."""
+    password = secrets.token_urlsafe(16)
+    User.objects.create_user(username=username, password=password)
+    return password
 
 
 def write_ids(path: Path, ids: list[str]) -> Path:
@@ -275,9 +332,6 @@ def delete_floor_bots() -> int:
 
 
 def bench_tables() -> list[str]:
-    """The tables the HTTP part fills (those this checkout has), to analyze once seeded."""
-    from notifications.models import Notification
-
-    present = set(connection.introspection.table_names())
-    tables = [model._meta.db_table for model in (Bot, Conversation, ActionExecution, Notification)]
-    return [table for table in tables if table in present]
+    """The tables the HTTP part fills, to analyze once seeded."""
+    models = (Bot, Conversation, ActionExecution, Notification, NotificationRecipient)
+    return [model._meta.db_table for model in models]

@@ -1,18 +1,26 @@
 -- wrk script for `make bench`: one request per id, each id used once, counted by status.
 --
 -- Configured by the environment, so that one script serves every endpoint:
+--   BENCH_METHOD   GET or POST
 --   BENCH_PATH     path, `{id}` replaced by the request's id
---   BENCH_BODY     JSON body, `{id}` replaced likewise
+--   BENCH_BODY     body, `{id}` replaced likewise (none for a GET)
+--   BENCH_CONTENT_TYPE  the body's content type
 --   BENCH_AUTH     optional bearer credential
+--   BENCH_COOKIE   optional Cookie header (a session and its CSRF cookie)
+--   BENCH_OK_STATUS  the status that counts as answered (empty: any 2xx)
 --   BENCH_IDS      optional file of ids, one a line; without it every request is the same
 --   BENCH_THREADS  the -t given to wrk (each thread walks its own slice of the ids)
 --   BENCH_OUT      where done() writes its JSON summary
 -- An id is never sent twice on purpose: once a thread has used its slice it starts over and
 -- counts `reused`, which the harness reports as a failure of the run (seed more ids).
 
+local method = os.getenv("BENCH_METHOD") or "POST"
 local path_template = os.getenv("BENCH_PATH")
 local body_template = os.getenv("BENCH_BODY") or ""
+local content_type = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
 local auth = os.getenv("BENCH_AUTH")
+local cookie = os.getenv("BENCH_COOKIE")
+local ok_status = tonumber(os.getenv("BENCH_OK_STATUS") or "")
 local ids_file = os.getenv("BENCH_IDS")
 local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
 local out_file = os.getenv("BENCH_OUT")
@@ -45,13 +53,22 @@ function init(args)
          end
       end
    end
-   headers = {["Content-Type"] = "application/json"}
+   headers = {}
+   if body_template ~= "" then
+      headers["Content-Type"] = content_type
+   end
    if auth and auth ~= "" then
       headers["Authorization"] = "Bearer " .. auth
    end
+   if cookie and cookie ~= "" then
+      headers["Cookie"] = cookie
+   end
+   if body_template == "" then
+      body_template = nil
+   end
    constant = nil
    if #ids == 0 then
-      constant = wrk.format("POST", path_template, headers, body_template)
+      constant = wrk.format(method, path_template, headers, body_template)
    end
 end
 
@@ -68,12 +85,12 @@ function request()
    end
    local id = ids[pos]
    local path = string.gsub(path_template, "{id}", id)
-   local body = string.gsub(body_template, "{id}", id)
-   return wrk.format("POST", path, headers, body)
+   local body = body_template and string.gsub(body_template, "{id}", id)
+   return wrk.format(method, path, headers, body)
 end
 
 function response(status, headers, body)
-   if status >= 200 and status < 300 then
+   if status == ok_status or (not ok_status and status >= 200 and status < 300) then
       ok = ok + 1
    else
       non2xx = non2xx + 1

@@ -35,7 +35,11 @@ from notifications.inbox.words import (
     plural,
 )
 from notifications.models import Notification, NotificationStatus
-from notifications.selectors import InboxRows, notification_get_for_recipient
+from notifications.selectors import (
+    InboxRows,
+    notification_get_for_inbox_page,
+    notification_get_to_answer_in_inbox,
+)
 from notifications.services import notification_respond, person_authenticate
 from notifications.views import RespondApi
 
@@ -207,14 +211,16 @@ def _row(notification: Notification, *, now: Any) -> dict[str, Any]:
 class NotificationView(InboxLoginRequired, View):
     def get(self, request: HttpRequest, notification_id: str) -> HttpResponse:
         try:
-            notification = notification_get_for_recipient(user=request.user, notification_id=notification_id)
+            notification = notification_get_for_inbox_page(user=request.user, notification_id=notification_id)
         except (NotificationNotFound, NotificationAccessDenied) as error:
             return _not_readable_page(request, error)
         return self._page(request, notification)
 
     def post(self, request: HttpRequest, notification_id: str) -> HttpResponse:
         try:
-            notification = notification_get_for_recipient(user=request.user, notification_id=notification_id)
+            notification = notification_get_to_answer_in_inbox(
+                user=request.user, notification_id=notification_id
+            )
         except (NotificationNotFound, NotificationAccessDenied) as error:
             return _not_readable_page(request, error)
         action_id = request.POST.get("action_id")
@@ -233,9 +239,14 @@ class NotificationView(InboxLoginRequired, View):
                 ),
             )
         except ApiError as error:
-            if error.status == 409:
-                # The row changed under the page: show it as it is now, with the reason on top.
-                notification.refresh_from_db()
+            # The page shows the row whole, as it is now (on a 409 it changed under the page; the
+            # reason goes on top): read with its people only here, off the answer's hot path.
+            try:
+                notification = notification_get_for_inbox_page(
+                    user=request.user, notification_id=notification_id
+                )
+            except (NotificationNotFound, NotificationAccessDenied) as gone:
+                return _not_readable_page(request, gone)
             return self._page(request, notification, error=error, posted=action_id, status=error.status)
         messages.success(
             request,

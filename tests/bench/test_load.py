@@ -1,6 +1,7 @@
 """The wrk side: the endpoints under load, wrk's command line and the summary it writes."""
 
 import json
+from urllib.parse import parse_qs
 
 from bench import load
 from tests.bench.summaries import SUMMARY, wrk_run
@@ -56,3 +57,27 @@ def test_wrk_gets_the_script_and_never_more_threads_than_connections() -> None:
     assert "-t1" in command and "-c1" in command and "-d10s" in command
     assert str(load.LUA_SCRIPT) in command
     assert load.LUA_SCRIPT.exists()
+
+
+def test_the_inbox_reads_are_gets_with_the_session_and_no_body() -> None:
+    session = load.InboxSession(session_id="s1", csrf_token="c1")
+    listing = load.inbox_list_endpoint(session=session)
+    page = load.inbox_page_endpoint(session=session, notification_id="n1")
+    for endpoint in (listing, page):
+        assert endpoint.method == "GET" and endpoint.body == "" and not endpoint.fresh_ids
+        assert endpoint.cookie == "sessionid=s1; csrftoken=c1"
+    assert listing.path == "/inbox/" and page.path == "/inbox/n1/"
+
+
+def test_the_inbox_answer_posts_the_form_with_its_token_and_counts_the_redirect() -> None:
+    session = load.InboxSession(session_id="s1", csrf_token="c1")
+    answer = load.inbox_answer_endpoint(session=session, action_id="decide", response_data="true")
+    path, body = answer.request_for("n1")
+    assert path == "/inbox/n1/"
+    assert parse_qs(body) == {
+        "csrfmiddlewaretoken": ["c1"],
+        "action_id": ["decide"],
+        "response_data": ["true"],
+    }
+    assert answer.content_type == load.FORM and answer.ok_status == 303
+    assert answer.cookie == session.cookie and answer.fresh_ids

@@ -1,5 +1,7 @@
 """Bench data written with bulk SQL is data the real endpoints accept (PostgreSQL only)."""
 
+import dataclasses
+
 import pytest
 from django.db.models import Count
 
@@ -7,6 +9,7 @@ from actions.models import ActionExecution, ContactSubmission
 from bench import load, probes, seeding
 from conversations.allowlist import target_allowed
 from conversations.models import Bot, Message
+from notifications.models import Notification, NotificationRecipient
 from tests.factories import BotFactory, ServiceFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -98,3 +101,65 @@ def test_the_floor_bots_go_and_the_others_stay(owners: seeding.Owners) -> None:
     seeding.seed_floor_bots(service=owners.service, count=30, tag="t")
     assert seeding.delete_floor_bots() == 30
     assert Bot.objects.filter(pk=owners.bot.pk).exists()
+
+
+def test_clone_notifications_copies_the_recipients_too(owners: seeding.Owners) -> None:
+    template = seeding.notification_template(service_key=owners.service_key, username=owners.person.username)
+    ids = seeding.clone_notifications(
+        template_pk=template, count=4, overrides={"created_at": "now() - g * interval '1 millisecond'"}
+    )
+    links = NotificationRecipient.objects.filter(notification_id__in=ids)
+    assert sorted(str(link.notification_id) for link in links) == sorted(ids)
+    assert all(link.user_id == owners.person.pk and link.position == 0 for link in links)
+    assert all(link.notification_created_at == link.notification.created_at for link in links)
+
+
+def test_respond_answers_the_cloned_notifications(owners: seeding.Owners) -> None:
+    template = seeding.notification_template(service_key=owners.service_key, username=owners.person.username)
+    ids = seeding.clone_notifications(template_pk=template, count=3, overrides={})
+    endpoint = load.respond_endpoint(user_token=owners.user_token, action_id="decide", response_data=True)
+    counted = probes.count_queries(endpoint=endpoint, fresh_ids=ids)
+    assert [run["status"] for run in counted["runs"]] == [200, 200, 200]
+    assert Notification.objects.filter(pk__in=ids, status="responded", responder=owners.person).count() == 3
+
+
+def test_the_inbox_form_answers_the_cloned_notifications_with_a_real_session(owners: seeding.Owners) -> None:
+    password = seeding.seed_person(username="answerer")
+    session = probes.inbox_login(username="answerer", password=password)
+    template = seeding.notification_template(service_key=owners.service_key, username="answerer")
+    ids = seeding.clone_notifications(template_pk=template, count=3, overrides={})
+    endpoint = load.inbox_answer_endpoint(session=session, action_id="decide", response_data="true")
+    counted = probes.count_queries(endpoint=endpoint, fresh_ids=ids)
+    assert [run["status"] for run in counted["runs"]] == [303, 303, 303]
+    answered = Notification.objects.filter(pk__in=ids, status="responded", response_data=True)
+    assert answered.filter(responder__username="answerer").count() == 3
+
+
+def test_the_inbox_refuses_the_form_without_its_token(owners: seeding.Owners) -> None:
+    password = seeding.seed_person(username="answerer")
+    session = probes.inbox_login(username="answerer", password=password)
+    template = seeding.notification_template(service_key=owners.service_key, username="answerer")
+    answer = load.inbox_answer_endpoint(session=session, action_id="decide", response_data="true")
+    # Another site's form: the person's cookies go along, the token in the form is not theirs.
+    endpoint = dataclasses.replace(answer, body=answer.body.replace(session.csrf_token, "x" * 32))
+    assert probes.count_queries(endpoint=endpoint, fresh_ids=[template])["status"] == 403
+    assert Notification.objects.get(pk=template).status == "pending"
+
+
+def test_the_reader_sees_two_pages_half_answered_and_a_pending_page(owners: seeding.Owners) -> None:
+    password = seeding.seed_person(username="reader")
+    page_id = seeding.seed_reader_inbox(service_key=owners.service_key, username="reader")
+    rows = Notification.objects.filter(recipient_links__user__username="reader")
+    assert rows.count() == seeding.READER_NOTIFICATIONS
+    assert (
+        rows.filter(status="responded", responder__username="reader").count()
+        == seeding.READER_NOTIFICATIONS // 2
+    )
+    session = probes.inbox_login(username="reader", password=password)
+    for endpoint in (
+        load.inbox_list_endpoint(session=session),
+        load.inbox_page_endpoint(session=session, notification_id=page_id),
+    ):
+        counted = probes.count_queries(endpoint=endpoint, fresh_ids=["-"] * 2)
+        assert counted["status"] == 200, endpoint.name
+    assert Notification.objects.get(pk=page_id).status == "pending"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from config.outbound.models import WebhookEvent
@@ -630,3 +631,16 @@ def test_an_escalated_notification_names_who_it_now_waits_for(browser: Client, p
     Notification.objects.filter(pk=notification.pk).update(escalated_at=timezone.now())
 
     assert "it now waits for " + person.username + ", sam." in text(browser.get(page(notification)))
+
+
+def test_a_page_reads_the_recipients_only_once_it_names_them(browser: Client, person: Any) -> None:
+    """The recipients are read for an escalated notification's page only (one more query)."""
+    plain = NotificationFactory(recipient=person, recipients=[UserFactory(username="sam")])
+    escalated = NotificationFactory(recipient=person, recipients=[UserFactory(username="kim")])
+    Notification.objects.filter(pk=escalated.pk).update(escalated_at=timezone.now())
+    browser.get(page(plain))
+    with CaptureQueriesContext(connection) as plain_queries:
+        assert browser.get(page(plain)).status_code == 200
+    with CaptureQueriesContext(connection) as escalated_queries:
+        assert "kim" in text(browser.get(page(escalated)))
+    assert len(escalated_queries) == len(plain_queries) + 1
