@@ -62,6 +62,7 @@ from config.admin import (
     has_model_permission,
     json_block,
     related_lookup_filter,
+    reposted_fields,
 )
 from config.api.timestamps import utc_stamp
 from conversations.models import Bot
@@ -254,13 +255,7 @@ class ContactSubmissionAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.Model
     def _erase_confirmation(
         self, request: HttpRequest, *, visitors: list[tuple[uuid.UUID, str]], bots: dict[Any, Bot]
     ) -> TemplateResponse:
-        # The page posts back the action's own form, so the same action runs again, confirmed.
-        posted = [
-            (name, value)
-            for name, values in request.POST.lists()
-            if name not in {"csrfmiddlewaretoken", "confirm"}
-            for value in values
-        ]
+        posted = reposted_fields(request)
         held = [
             {
                 "bot": bots[bot_id],

@@ -161,6 +161,17 @@ def has_model_permission(request: HttpRequest, model: type[Model], action: str) 
     return request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
 
 
+def reposted_fields(request: HttpRequest) -> list[tuple[str, str]]:
+    """Every field of an admin action's own form, for its confirmation page to post back, so the
+    same action runs again, confirmed, whether it came from the list or from one object's page."""
+    return [
+        (name, value)
+        for name, values in request.POST.lists()
+        if name not in {"csrfmiddlewaretoken", "confirm"}
+        for value in values
+    ]
+
+
 def json_block(value: Any) -> SafeString:
     """A JSON value as an indented, escaped block."""
     text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)

@@ -26,6 +26,7 @@ from config.admin import (
     RelatedLookupFilter,
     SystemFieldsReadOnlyMixin,
     has_model_permission,
+    reposted_fields,
 )
 from config.api.timestamps import utc_stamp
 
@@ -139,14 +140,7 @@ class ServiceAdmin(SystemFieldsReadOnlyMixin, admin.ModelAdmin):
     def _confirmation(
         self, request: HttpRequest, queryset: QuerySet[Service], **texts: str
     ) -> TemplateResponse:
-        # The page posts back every field of the action's own form, so the same action runs
-        # again, confirmed, whether it came from the list or from one service's page.
-        posted = [
-            (name, value)
-            for name, values in request.POST.lists()
-            if name not in {"csrfmiddlewaretoken", "confirm"}
-            for value in values
-        ]
+        posted = reposted_fields(request)
         context = {
             **self.admin_site.each_context(request),
             **texts,
