@@ -291,7 +291,11 @@ def test_a_deep_filtered_page_is_fetched_with_its_count_in_one_query(
 ) -> None:
     now = timezone.now()
     NotificationFactory.create_batch(
-        160, recipient=person, service=ServiceFactory(), status=NotificationStatus.INVALIDATED, invalidated_at=now
+        160,
+        recipient=person,
+        service=ServiceFactory(),
+        status=NotificationStatus.INVALIDATED,
+        invalidated_at=now,
     )
     NotificationFactory(recipient=person, title="open")
     newest_first = list(
