@@ -221,12 +221,18 @@ class InboxRows:
     `count` goes one row past `count_to` (the end of the page asked for; None: to the end), the
     whole inbox's at least INBOX_COUNT_AT_LEAST: numbering a million rows' pages would read them
     all, and a filtered count reads each row it passes. `count_capped` says it stopped early.
+
+    A list filtered to closed ones (answered, expired, withdrawn) with `page_size` given is
+    counted from its page: that page and one row more are fetched once, in one walk, and the page
+    is served from them. Counting first and then fetching walked the same rows twice, reading
+    every notification passed on the way twice (docs/benchmarks.md, finding 8).
     """
 
     user: Any
     now: datetime
     status: str | None = None
     count_to: int | None = None
+    page_size: int | None = None
 
     def _readable(self) -> QuerySet[Notification]:
         return notifications_readable_by(user=self.user).select_related("service", "responder")
@@ -270,6 +276,15 @@ class InboxRows:
         return rows.count() if limit is None else rows[: limit + 1].count()
 
     @cached_property
+    def _fetched(self) -> tuple[int, list[Notification]] | None:
+        """Where the closed rows fetched with the count start, and those rows: the page that ends
+        at `count_to` and the row after it (None: this list is counted apart from its rows)."""
+        if self.status in (None, NotificationStatus.PENDING) or self.count_to is None or not self.page_size:
+            return None
+        start = max(0, self.count_to - self.page_size)
+        return start, list(self._closed()[start : self.count_to + 1])
+
+    @cached_property
     def _count(self) -> int:
         if self.status == NotificationStatus.PENDING:
             return self.waiting
@@ -277,6 +292,11 @@ class InboxRows:
             # Open or not, every recipient row is one: counted from its index alone, in its order.
             links = NotificationRecipient.objects.filter(user=self.user)
             return self._capped(links.order_by("-notification_created_at", "-notification_id").values("pk"))
+        if self._fetched is not None:
+            start, fetched = self._fetched
+            # Nothing from `start` on: the page is past the list's end, which must then be counted.
+            if fetched or start == 0:
+                return start + len(fetched)
         return self._capped(self._closed().values("pk"))
 
     def count(self) -> int:
@@ -294,5 +314,12 @@ class InboxRows:
         if start < opened:
             rows += list(self._open()[start : min(stop, opened)])
         if stop > opened and self.status != NotificationStatus.PENDING:
-            rows += list(self._closed()[max(0, start - opened) : stop - opened])
+            rows += self._closed_window(max(0, start - opened), stop - opened)
         return rows
+
+    def _closed_window(self, start: int, stop: int) -> list[Notification]:
+        if self._fetched is not None:
+            first, fetched = self._fetched
+            if first <= start and stop <= first + len(fetched):
+                return fetched[start - first : stop - first]
+        return list(self._closed()[start:stop])

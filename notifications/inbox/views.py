@@ -162,7 +162,11 @@ class ListView(InboxLoginRequired, View):
             )
         now = timezone.now()
         rows = InboxRows(
-            user=request.user, now=now, status=status, count_to=_count_to(request.GET.get("page"))
+            user=request.user,
+            now=now,
+            status=status,
+            count_to=_count_to(request.GET.get("page")),
+            page_size=PAGE_SIZE,
         )
         # A Paginator asks its rows only for count() and slices, which InboxRows answers.
         paginator: Paginator[Notification] = Paginator(cast(Any, rows), PAGE_SIZE)

@@ -2,9 +2,10 @@
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django.core.paginator import Paginator
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from config.outbound.models import WebhookEvent
 from notifications.models import Notification, NotificationStatus
+from notifications.selectors import InboxRows
 from notifications.validation import actions_validate
 from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, UserFactory
@@ -283,6 +285,34 @@ def test_a_big_inbox_is_counted_only_as_far_as_the_page_asked_for(
     filtered = text(browser.get(INBOX, {"status": "invalidated"}))
     assert '<span class="muted">Page 1</span>' in filtered
     assert "status=invalidated&amp;page=2" in filtered
+
+
+def test_a_deep_filtered_page_is_fetched_with_its_count_in_one_query(
+    person: Any, django_assert_num_queries: Any
+) -> None:
+    now = timezone.now()
+    NotificationFactory.create_batch(
+        160,
+        recipient=person,
+        service=ServiceFactory(),
+        status=NotificationStatus.INVALIDATED,
+        invalidated_at=now,
+    )
+    NotificationFactory(recipient=person, title="open")
+    newest_first = list(
+        Notification.objects.filter(status=NotificationStatus.INVALIDATED).values_list("pk", flat=True)
+    )
+    third = InboxRows(user=person, now=now, status=NotificationStatus.INVALIDATED, count_to=150, page_size=50)
+    with django_assert_num_queries(1):
+        page = Paginator(cast(Any, third), 50).get_page(3)
+        assert [row.pk for row in page.object_list] == newest_first[100:150]
+    assert third.count_capped
+    # Past the end: counted to it, then the last page.
+    past = InboxRows(user=person, now=now, status=NotificationStatus.INVALIDATED, count_to=450, page_size=50)
+    last = Paginator(cast(Any, past), 50).get_page(9)
+    assert last.number == 4
+    assert [row.pk for row in last.object_list] == newest_first[150:]
+    assert not past.count_capped
 
 
 def test_a_page_can_hold_open_ones_and_others(browser: Client, person: Any) -> None:
