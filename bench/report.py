@@ -184,8 +184,9 @@ def _part_intro(part: str) -> str:
         )
     if part == "reads":
         return (
-            "Inbox and delivery log: one person's inbox of that many notifications (one in 2,000 open) and "
-            "that many events of one service among as many of others', over 30 days; median of a few "
+            "Inbox and delivery log: one person's inbox of that many notifications (20 of them open at "
+            "every size) and that many events of one service among as many of others', over 30 days; "
+            "median of a few "
             "requests in-process with the person's session or the service key; `CPU` is what the process "
             "spent per request (the wall time also waits for a core on a shared machine); `in the "
             "database` is the Execution Time of `EXPLAIN (ANALYZE, BUFFERS)` of each query of the request, "

@@ -24,12 +24,12 @@ def owners() -> seeding.Owners:
 
 def test_the_inbox_is_one_persons_mix_of_every_status(owners: seeding.Owners) -> None:
     seeded = scale_reads.seed_inbox(owners=owners, rows=4000)
-    assert seeded == {"notifications": 4000, "open": 2}
+    assert seeded == {"notifications": 4000, "open": scale_reads.INBOX_OPEN}
     rows = Notification.objects.filter(recipient=owners.person)
     assert rows.count() == 4000
     assert NotificationRecipient.objects.filter(user=owners.person).count() == 4000
     statuses = {status: rows.filter(status=status).count() for status in NotificationStatus.values}
-    assert statuses == {"pending": 2, "responded": 2798, "expired": 1000, "invalidated": 200}
+    assert statuses == {"pending": 20, "responded": 2780, "expired": 1000, "invalidated": 200}
     assert rows.filter(response_defaulted=True, responder__isnull=True).count() == 200
 
 
