@@ -104,8 +104,7 @@ _KIND = (
 )
 # Open ones came in the last day; the rest over 90 days.
 _CREATED = (
-    f"now() - (CASE WHEN {_OPEN} THEN g * 3600 ELSE (g::bigint * 7919) %% 7776000 END) "
-    "* interval '1 second'"
+    f"now() - (CASE WHEN {_OPEN} THEN g * 3600 ELSE (g::bigint * 7919) %% 7776000 END) * interval '1 second'"
 )
 
 
