@@ -91,7 +91,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-rate", type=int, default=2500, help="requests/s to seed fresh ids for (per endpoint and run)"
     )
     parser.add_argument("--repeat", type=int, default=5, help="requests per admin page timing")
-    parser.add_argument("--budget", type=float, default=1500.0, help="seconds the whole run may take")
+    parser.add_argument("--budget", type=float, default=4800.0, help="seconds the whole run may take")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dropped and created each run")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="its db is flushed each run")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
