@@ -240,16 +240,14 @@ def _deliver(
     *, service: Service, action: Action, decision: bool | None, payload: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Send the signed trigger; the fields of the ActionTrigger that record the outcome."""
-    body = json.dumps(
-        {
-            "action_id": action.action_id,
-            "action_version": str(action.version),
-            "decision": decision,
-            "payload": payload,
-            "triggered_at": rfc3339(timezone.now()),
-        },
-        separators=(",", ":"),
-    ).encode()
+    sent = {
+        "action_id": action.action_id,
+        "action_version": str(action.version),
+        "decision": decision,
+        "payload": payload,
+        "triggered_at": rfc3339(timezone.now()),
+    }
+    body = json.dumps(sent, separators=(",", ":")).encode()
     result = post_signed(
         url=action.target_url,
         secrets=service.signing_secrets(now=timezone.now()),
@@ -260,7 +258,8 @@ def _deliver(
     if result.ok:
         return {
             "status": TriggerStatus.TRIGGERED,
-            "payload_sent": json.loads(body),
+            # The body's own value (the payload came parsed from JSON): what the body decodes to.
+            "payload_sent": sent,
             "error": None,
             "failure_cause": "",
             "duration_ms": result.duration_ms,

@@ -30,6 +30,7 @@ import base64
 import contextlib
 import contextvars
 import errno
+import functools
 import heapq
 import http.client
 import ipaddress
@@ -112,9 +113,15 @@ class OutboundResult:
         return self.error_kind is None
 
 
+@functools.lru_cache(maxsize=256)
+def _webhook(secret: str) -> Webhook:
+    # The library base64-decodes the secret into its key when built; a service's is reused.
+    return Webhook(secret)
+
+
 def sign(*, secrets: Sequence[str], message_id: str, timestamp: datetime, body: bytes) -> dict[str, str]:
     text = body.decode()
-    signatures = [Webhook(secret).sign(message_id, timestamp, text) for secret in secrets]
+    signatures = [_webhook(secret).sign(message_id, timestamp, text) for secret in secrets]
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
@@ -326,7 +333,21 @@ class _Destination:
     authorization: str | None
 
 
-def _destination(url: str, *, allow_private: bool) -> _Destination:
+@dataclass(frozen=True)
+class _ParsedUrl:
+    scheme: str
+    hostname: str
+    literal: IPAddress | None
+    port: int
+    host_header: str
+    target: str
+    authorization: str | None
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> _ParsedUrl:
+    """What the URL alone says about where to go, parsed once per URL (an action's target is
+    posted to again and again); whether its host may be reached is decided per request."""
     try:
         parsed = parse_url(url)
     except LocationParseError as exc:
@@ -342,7 +363,26 @@ def _destination(url: str, *, allow_private: bool) -> _Destination:
             hostname.encode("idna")
         except UnicodeError as exc:
             raise _NotAnHttpUrl from exc
-    port = parsed.port or (443 if scheme == "https" else 80)
+    authorization = None
+    if parsed.auth:
+        # As a browser (and `requests`) would: credentials in the URL are sent as Basic auth.
+        user, _, password = parsed.auth.partition(":")
+        credentials = f"{unquote(user)}:{unquote(password)}".encode()
+        authorization = "Basic " + base64.b64encode(credentials).decode()
+    return _ParsedUrl(
+        scheme=scheme,
+        hostname=hostname,
+        literal=literal,
+        port=parsed.port or (443 if scheme == "https" else 80),
+        host_header=hostname if parsed.port is None else f"{hostname}:{parsed.port}",
+        target=parsed.request_uri,
+        authorization=authorization,
+    )
+
+
+def _destination(url: str, *, allow_private: bool) -> _Destination:
+    parsed = _parsed_url(url)
+    hostname, literal, port = parsed.hostname, parsed.literal, parsed.port
     connect_host = hostname
     if not allow_private:
         if literal is not None and not is_public_address(literal):
@@ -350,6 +390,7 @@ def _destination(url: str, *, allow_private: bool) -> _Destination:
         # requests-hardened's filter: one lookup, its own rule; then ours, on the same address,
         # which is the one connected to (so a second lookup cannot answer differently). Its
         # refusal is an OSError too (a `requests` exception): only the lookup's own are caught.
+        # Resolved on every request, never cached: the name may point elsewhere by now.
         try:
             checked, _ = get_ip_address(hostname.strip("[]"), port, allow_loopback=False)
         except (socket.gaierror, TimeoutError, UnicodeError) as exc:
@@ -357,20 +398,14 @@ def _destination(url: str, *, allow_private: bool) -> _Destination:
         if not is_public_address(checked):
             raise InvalidIPAddress(checked)
         connect_host = f"[{checked}]" if checked.version == 6 else str(checked)
-    authorization = None
-    if parsed.auth:
-        # As a browser (and `requests`) would: credentials in the URL are sent as Basic auth.
-        user, _, password = parsed.auth.partition(":")
-        credentials = f"{unquote(user)}:{unquote(password)}".encode()
-        authorization = "Basic " + base64.b64encode(credentials).decode()
     return _Destination(
-        scheme=scheme,
+        scheme=parsed.scheme,
         connect_host=connect_host,
         port=port,
         hostname=hostname,
-        host_header=hostname if parsed.port is None else f"{hostname}:{parsed.port}",
-        target=parsed.request_uri,
-        authorization=authorization,
+        host_header=parsed.host_header,
+        target=parsed.target,
+        authorization=parsed.authorization,
     )
 
 

@@ -14,6 +14,7 @@ from standardwebhooks import Webhook
 
 from actions.models import Action, ActionTrigger, FireOn, TriggerStatus
 from config.accounts.models import Service
+from config.accounts.services import service_webhook_secret_rotate
 from config.api.families import ActionsErrorType
 from tests.actions.trigger_factories import ActionFactory, Receiver, running_receiver, unused_port
 from tests.helpers import Api, assert_error, service_key_for
@@ -152,6 +153,26 @@ def test_the_version_sent_follows_the_action(service_api: Api, service: Service,
     assert result["payload_sent"]["action_version"] == "2"
     assert receiver.requests[0].json()["action_version"] == "2"
     assert ActionTrigger.objects.get().action_version == 2
+
+
+def test_a_rotated_secret_and_a_moved_target_are_used_by_the_next_trigger(
+    service_api: Api, service: Service, receiver: Receiver
+) -> None:
+    # Decrypted secrets and parsed target URLs are kept per process: neither may outlive a change.
+    make_action(service, receiver, action_id="a")
+    old = service.webhook_secret
+    trigger(service_api, "a")
+    rotated = service_webhook_secret_rotate(service=service, now=timezone.now() - timedelta(days=30))
+    service_api.put("/actions/a", {"target_url": receiver.url("/moved")})
+
+    trigger(service_api, "a")
+
+    first, second = receiver.requests
+    assert first.path == "/ok" and second.path == "/moved"
+    Webhook(old).verify(first.body, first.headers)
+    # The overlap of the old secret is long over: only the new one signs.
+    assert len(second.headers["webhook-signature"].split(" ")) == 1
+    Webhook(rotated.secret).verify(second.body, second.headers)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -87,6 +87,22 @@ def test_keys_rotate_old_ones_decrypt_until_everything_is_re_encrypted(settings:
         call_command("rotate_webhook_encryption", stdout=StringIO())
 
 
+@pytest.mark.django_db
+def test_a_decrypted_secret_is_reused_only_while_its_token_and_keys_stay(settings: Settings) -> None:
+    # Each process keeps what it decrypted, by the stored token and the keys it was read with.
+    settings.WEBHOOK_SECRET_KEYS = [KEY_A]
+    service = ServiceFactory()
+    first = reloaded_secrets(service)[0]
+    assert reloaded_secrets(service)[0] == first
+
+    rotated = service_webhook_secret_rotate(service=service)
+    assert reloaded_secrets(service) == (rotated.secret, first)
+
+    settings.WEBHOOK_SECRET_KEYS = [KEY_B]  # the key they were encrypted with dropped
+    with pytest.raises(UnreadableSecret):
+        reloaded_secrets(service)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_data_migration_encrypts_existing_secrets_and_is_reversible() -> None:
     executor = MigrationExecutor(connection)
