@@ -107,9 +107,9 @@ def test_a_delivered_event_shows_no_next_attempt(admin_client: Client, world: Wo
     pending = WebhookEventFactory(service=world.service, next_attempt_at=far)
     shown = f"{far:%Y-%m-%d %H:%M:%S} UTC"
 
-    page = admin_client.get(f"{EVENTS}{delivered.pk}/change/").content.decode()
+    page = admin_client.get(f"{EVENTS}{quote(delivered.pk)}/change/").content.decode()
     assert "Next attempt:" in page and shown not in page
-    assert shown in admin_client.get(f"{EVENTS}{pending.pk}/change/").content.decode()
+    assert shown in admin_client.get(f"{EVENTS}{quote(pending.pk)}/change/").content.decode()
     delivered_list = admin_client.get(EVENTS + "?status=delivered").content.decode()
     pending_list = admin_client.get(EVENTS + "?status=pending").content.decode()
     assert delivered.pk in delivered_list and shown not in delivered_list
@@ -123,5 +123,5 @@ def test_an_empty_inline_says_none_yet(admin_client: Client, world: World) -> No
     conversations = "/admin/conversations/conversation/"
 
     assert "None yet." in admin_client.get(f"{conversations}{quiet.pk}/change/").content.decode()
-    assert "None yet." in admin_client.get(f"{EVENTS}{event.pk}/change/").content.decode()
+    assert "None yet." in admin_client.get(f"{EVENTS}{quote(event.pk)}/change/").content.decode()
     assert "None yet." not in admin_client.get(f"{conversations}{talked.pk}/change/").content.decode()
