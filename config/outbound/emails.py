@@ -24,24 +24,22 @@ the attempt, the outcome and the SMTP code).
 import logging
 import smtplib
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import transaction
 from django.utils import timezone
 
 from config.outbound import conf
+from config.outbound.leases import lease_next
 from config.outbound.models import EmailAttempt, OutboundEmail
 from config.outbound.services import (
     ERROR_MAX_LENGTH,
-    LEASE_EXPIRED_ERROR,
     DeliveryCounts,
     Outcome,
     retry_delay,
@@ -121,42 +119,20 @@ def _print(emails: list[NewEmail]) -> None:
         _message(to=email.to, subject=email.subject, body=email.body).send(using="default")
 
 
-def _due(*, now: datetime, due_by: datetime) -> QuerySet[OutboundEmail]:
-    return OutboundEmail.objects.filter(
-        status=OutboundEmail.Status.PENDING, next_attempt_at__lte=due_by
-    ).filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
-
-
 def email_claim_next(*, now: datetime | None = None, due_by: datetime | None = None) -> EmailClaim | None:
     """Take the lease on the next due e-mail, or None when none is due."""
     now = now or timezone.now()
-    due_by = due_by or now
-    lease_token = uuid.uuid4()
-    locked_until = now + timedelta(seconds=conf.lease_seconds())
-    with transaction.atomic():
-        candidates = _due(now=now, due_by=due_by).order_by("next_attempt_at")
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True)
-        email = candidates.first()
-        if email is None:
-            return None
-        claimed = (
-            _due(now=now, due_by=due_by)
-            .filter(pk=email.pk)
-            .update(lease_token=lease_token, locked_until=locked_until, attempt_count=F("attempt_count") + 1)
-        )
-        if not claimed:
-            return None
-        if email.locked_until is not None:
-            EmailAttempt.objects.filter(email=email, duration_ms__isnull=True).update(
-                error=LEASE_EXPIRED_ERROR
-            )
-        attempt = EmailAttempt.objects.create(email=email, started_at=now)
+    lease = lease_next(
+        model=OutboundEmail, attempt_model=EmailAttempt, attempt_of="email", now=now, due_by=due_by or now
+    )
+    if lease is None:
+        return None
+    email: OutboundEmail = lease.row
     return EmailClaim(
         email_id=email.pk,
-        lease_token=lease_token,
-        locked_until=locked_until,
-        attempt_id=attempt.pk,
+        lease_token=lease.token,
+        locked_until=lease.locked_until,
+        attempt_id=lease.attempt_id,
         attempt_number=email.attempt_count + 1,
         to=email.to_address,
         subject=email.subject,

@@ -41,7 +41,6 @@ nothing left to send.
 import json
 import logging
 import random
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,13 +49,14 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.accounts.models import Service
 from config.outbound import conf
 from config.outbound.client import OutboundResult, post_signed
 from config.outbound.errors import PayloadPurged
+from config.outbound.leases import lease_next
 from config.outbound.models import DeliveryAttempt, WebhookEvent, failed_at, new_webhook_id
 from config.progress import OnProgress
 from config.purge import purge_in_batches, table
@@ -66,7 +66,6 @@ logger = logging.getLogger(__name__)
 ERROR_MAX_LENGTH = 500
 # Error kind of an attempt that could not be made: the service has nowhere to receive webhooks.
 NO_CALLBACK_URL = "no_callback_url"
-LEASE_EXPIRED_ERROR = "the worker stopped before recording an outcome (lease expired)"
 
 
 class Outcome(StrEnum):
@@ -379,49 +378,27 @@ def retry_delay(
     return timedelta(seconds=seconds)
 
 
-def _due(*, now: datetime, due_by: datetime) -> QuerySet[WebhookEvent]:
-    return WebhookEvent.objects.filter(
-        status=WebhookEvent.Status.PENDING, next_attempt_at__lte=due_by
-    ).filter(Q(locked_until__isnull=True) | Q(locked_until__lte=now))
-
-
 def webhook_claim_next(*, now: datetime | None = None, due_by: datetime | None = None) -> Claim | None:
     """Take the lease on the next due event (due by `due_by`, default `now`), or None if none is."""
     now = now or timezone.now()
-    due_by = due_by or now
-    lease_token = uuid.uuid4()
-    locked_until = now + timedelta(seconds=conf.lease_seconds())
-    with transaction.atomic():
-        candidates = _due(now=now, due_by=due_by).select_related("service").order_by("next_attempt_at")
-        if connection.features.has_select_for_update_skip_locked:
-            # `of`: lock the event only; locking its service would make workers wait on each other.
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        event = candidates.first()
-        if event is None:
-            return None
-        claimed = (
-            _due(now=now, due_by=due_by)
-            .filter(pk=event.pk)
-            .update(
-                lease_token=lease_token,
-                locked_until=locked_until,
-                attempt_count=F("attempt_count") + 1,
-                attempts_since_queued=F("attempts_since_queued") + 1,
-            )
-        )
-        if not claimed:
-            return None
-        if event.locked_until is not None:
-            DeliveryAttempt.objects.filter(event=event, duration_ms__isnull=True).update(
-                error=LEASE_EXPIRED_ERROR
-            )
-        attempt = DeliveryAttempt.objects.create(event=event, started_at=now)
+    lease = lease_next(
+        model=WebhookEvent,
+        attempt_model=DeliveryAttempt,
+        attempt_of="event",
+        now=now,
+        due_by=due_by or now,
+        counters=("attempt_count", "attempts_since_queued"),
+        related=("service",),
+    )
+    if lease is None:
+        return None
+    event: WebhookEvent = lease.row
     return Claim(
         event_id=event.pk,
         event_type=event.event_type,
-        lease_token=lease_token,
-        locked_until=locked_until,
-        attempt_id=attempt.pk,
+        lease_token=lease.token,
+        locked_until=lease.locked_until,
+        attempt_id=lease.attempt_id,
         attempt_number=event.attempts_since_queued + 1,
         url=event.service.callback_url,
         secrets=tuple(event.service.signing_secrets(now=now)),

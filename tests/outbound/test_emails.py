@@ -22,8 +22,9 @@ from config.outbound.emails import (
     emails_deliver_due,
     emails_enqueue,
 )
+from config.outbound.leases import LEASE_EXPIRED_ERROR
 from config.outbound.models import EmailAttempt, OutboundEmail
-from config.outbound.services import LEASE_EXPIRED_ERROR, Outcome
+from config.outbound.services import Outcome
 from notifications.models import Notification
 from notifications.services import notification_create
 from tests.concurrency import in_threads

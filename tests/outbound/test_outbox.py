@@ -16,9 +16,9 @@ from pytest_django.fixtures import Settings
 
 from config.accounts.models import Service
 from config.outbound import conf
+from config.outbound.leases import LEASE_EXPIRED_ERROR
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from config.outbound.services import (
-    LEASE_EXPIRED_ERROR,
     NewWebhook,
     Outcome,
     webhook_claim_next,

@@ -15,9 +15,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from config.outbound.leases import LEASE_EXPIRED_ERROR
 from config.outbound.models import DeliveryAttempt, WebhookEvent
 from config.outbound.services import (
-    LEASE_EXPIRED_ERROR,
     DeliveryCounts,
     webhook_enqueue,
     webhooks_deliver_due,
