@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from actions.models import ActionExecution, ActionTrigger
-from bench import load, probes, report, seeding
+from bench import cpu, load, probes, report, seeding
 from bench.processes import (
     RESULTS_DIR,
     Budget,
@@ -185,6 +185,16 @@ class HttpBench:
                 queries[endpoint.name] = counted
                 log(f"  {endpoint.name}: {counted['queries']} queries, status {counted['status']}")
 
+        with stopwatch("CPU per request measured in-process"):
+            cpu_measured = cpu.cpu_per_request(
+                endpoints=[floor, *endpoints],
+                fresh_ids=self.fresh_ids,
+                requests=self.args.cpu_requests,
+                blocks=self.args.cpu_blocks,
+            )
+        for name, measured in cpu_measured.items():
+            log(f"  {name}: {measured['total_us']} µs ({measured['python_us']} Python)")
+
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         gunicorn = self.processes.start(
@@ -241,11 +251,14 @@ class HttpBench:
                 "slices": self.args.slices,
                 "warmup_seconds": self.args.warmup,
                 "max_rate": self.args.max_rate,
+                "cpu_requests": self.args.cpu_requests,
+                "cpu_blocks": self.args.cpu_blocks,
             },
             "load_average": {"before": list(load_started), "after": list(load_finished)},
             "levels": levels_from(results, titles={e.name: e.title for e in [floor, *endpoints]}),
             "runs": [{"label": run.label, **measured.as_dict()} for run, measured in results],
             "queries": queries,
+            "cpu": cpu_measured,
             "checks": self.checks(results, receiver_count),
             "skipped": self.skipped,
             "server_log": server_log_summary(RESULTS_DIR / "gunicorn.log"),
@@ -262,7 +275,9 @@ class HttpBench:
             return sum(run.connections for run, _ in results if run.endpoint.name == name)
 
         def answered(name: str, **counts: int) -> dict[str, int]:
-            return {"answered": ok(name) + PROBE_REQUESTS, "in_flight_allowance": in_flight(name), **counts}
+            # The in-process requests (the query count's, the CPU measure's) answered too.
+            in_process = PROBE_REQUESTS + self.args.cpu_requests * self.args.cpu_blocks
+            return {"answered": ok(name) + in_process, "in_flight_allowance": in_flight(name), **counts}
 
         responded = Notification.objects.filter(status="responded")
         return {

@@ -116,7 +116,33 @@ def http_markdown(http: dict[str, Any], machine: dict[str, Any]) -> str:
             )
     for name, reason in http.get("skipped", {}).items():
         lines.append(f"| {name} | - | - | - | - | - | - | - | skipped: {reason} |")
-    return "\n".join(lines)
+    return "\n".join(lines + _cpu_lines(http))
+
+
+def _cpu_lines(http: dict[str, Any]) -> list[str]:
+    measured = http.get("cpu")
+    if not measured:
+        return []
+    settings = http["settings"]
+    titles = {name: entry["title"] for level in http["levels"].values() for name, entry in level.items()}
+    floor = measured["floor"]["total_us"]
+    lines = [
+        "",
+        f"CPU per request, in-process (`bench/cpu.py`): {settings['cpu_blocks']} alternating blocks of "
+        f"{settings['cpu_requests']} requests of each endpoint, the lowest block kept; the server's "
+        "Python and its PostgreSQL backend (not the receiver's, not gunicorn's or the kernel's work "
+        "outside the application, which every endpoint pays alike under wrk).",
+        "",
+        "| endpoint | Python µs | PostgreSQL µs | CPU µs | x floor (CPU) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, entry in measured.items():
+        lines.append(
+            f"| {titles.get(name, name)} | {_number(entry['python_us'])} | "
+            f"{_number(entry['postgresql_us'])} | {_number(entry['total_us'])} | "
+            f"{_number(floor / entry['total_us'], 2)} |"
+        )
+    return lines
 
 
 # The operator commands (bench/scale_commands.py): a process of its own each; "command" is its own

@@ -13,6 +13,7 @@ from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 from config.accounts.models import Service
 from config.api.errors import InvalidRequest
 from config.api.ids import parse_id
+from config.db import Param, Prepared
 from notifications.errors import NotificationAccessDenied, NotificationNotFound
 from notifications.models import (
     Notification,
@@ -91,7 +92,23 @@ def notification_readable_by(*, notification: Notification, user: Any) -> bool:
     return NotificationRecipient.objects.filter(notification=notification, user=user).exists()
 
 
-def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_id: Any) -> Notification:
+def _for_recipient(*related: str) -> Prepared[Notification]:
+    def build() -> QuerySet[Notification]:
+        # select_related() with no names would follow every relation.
+        rows = Notification.objects.select_related(*related) if related else Notification.objects.all()
+        return rows.filter(recipient_links__user=Param("user"), pk=Param("pk"))
+
+    return Prepared(build)
+
+
+# The person's own notification, in the shape each reader needs; answering and the inbox's pages
+# are hot paths, so each shape is compiled once (`Prepared`).
+_TO_RESPOND = _for_recipient()
+_TO_ANSWER_IN_INBOX = _for_recipient("service")
+_WITH_PEOPLE = _for_recipient("service", "recipient", "responder")
+
+
+def _get_for_recipient(rows: Prepared[Notification], *, user: Any, notification_id: Any) -> Notification:
     """404 when it does not exist, then 403 when it is addressed to someone else (the seed's order).
 
     The row comes joined to the caller's recipient row, in one query; only when that finds
@@ -99,26 +116,26 @@ def _get_for_recipient(rows: QuerySet[Notification], *, user: Any, notification_
     in about half the time of an EXISTS annotation, and answering is the hot path.)
     """
     pk = parse_id(notification_id, error=NotificationNotFound)
-    try:
-        notification = rows.filter(recipient_links__user=user).get(pk=pk)
-    except Notification.DoesNotExist:
+    notification = rows.one(user=user.pk, pk=pk)
+    if notification is None:
         if Notification.objects.filter(pk=pk).exists():
-            raise NotificationAccessDenied() from None
-        raise NotificationNotFound() from None
+            raise NotificationAccessDenied()
+        raise NotificationNotFound()
     setattr(notification, _CHECKED_FOR, user.pk)
     return notification
 
 
 def notification_get_for_recipient(*, user: Any, notification_id: Any) -> Notification:
     """The person's own notification with its people, to render it whole."""
-    return _get_for_recipient(_with_people(), user=user, notification_id=notification_id)
+    notification = _get_for_recipient(_WITH_PEOPLE, user=user, notification_id=notification_id)
+    prefetch_related_objects([notification], RECIPIENTS)
+    return notification
 
 
 def notification_get_for_inbox_page(*, user: Any, notification_id: Any) -> Notification:
     """The person's own notification as its inbox page shows it: with its service, first
     recipient and responder, and its recipients only once escalated (the page names them then)."""
-    rows = Notification.objects.select_related("service", "recipient", "responder")
-    notification = _get_for_recipient(rows, user=user, notification_id=notification_id)
+    notification = _get_for_recipient(_WITH_PEOPLE, user=user, notification_id=notification_id)
     if notification.escalated_at is not None:
         prefetch_related_objects([notification], RECIPIENTS)
     return notification
@@ -128,13 +145,12 @@ def notification_get_to_respond(*, user: Any, notification_id: Any) -> Notificat
     """The person's own notification and nothing joined: answering it needs neither the recipients
     (the check comes with the row), the responder (the caller) nor the service (the webhook is
     queued for `service_id`)."""
-    return _get_for_recipient(Notification.objects.all(), user=user, notification_id=notification_id)
+    return _get_for_recipient(_TO_RESPOND, user=user, notification_id=notification_id)
 
 
 def notification_get_to_answer_in_inbox(*, user: Any, notification_id: Any) -> Notification:
     """`notification_get_to_respond` with the service, whose name the inbox's confirmation says."""
-    rows = Notification.objects.select_related("service")
-    return _get_for_recipient(rows, user=user, notification_id=notification_id)
+    return _get_for_recipient(_TO_ANSWER_IN_INBOX, user=user, notification_id=notification_id)
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,19 @@ from actions.models import ActionExecution
 from config.accounts.models import Service
 from config.api.errors import NotFound
 from config.api.ids import parse_id
+from config.db import Param, Prepared
+
+# The result post is the widget's hot path: its lookup is compiled once.
+_WITH_BOT = Prepared(lambda: ActionExecution.objects.select_related("bot").filter(pk=Param("pk")))
 
 
 def execution_get_for_result(*, execution_id: str | UUID) -> ActionExecution:
     """Step 1 of the public result post: the row with its bot, in one query, or 404."""
     pk = parse_id(execution_id, what="execution")
-    try:
-        return ActionExecution.objects.select_related("bot").get(pk=pk)
-    except ActionExecution.DoesNotExist:
-        raise NotFound(f"There is no execution {pk}.") from None
+    execution = _WITH_BOT.one(pk=pk)
+    if execution is None:
+        raise NotFound(f"There is no execution {pk}.")
+    return execution
 
 
 def execution_get_for_service(

@@ -3,14 +3,20 @@
 from actions.error_types import ActionNotFound
 from actions.models import Action, ActionTrigger
 from config.accounts.models import Service
+from config.db import Param, Prepared
+
+# Every trigger reads its action first: compiled once.
+_OF_SERVICE = Prepared(
+    lambda: Action.objects.filter(service_id=Param("service_id"), action_id=Param("action_id"))
+)
 
 
 def action_get_for_service(*, service: Service, action_id: str) -> Action:
     """The service's action; another service's action does not exist for it."""
-    try:
-        return Action.objects.get(service=service, action_id=action_id)
-    except Action.DoesNotExist:
-        raise ActionNotFound(f"There is no action {action_id!r}.") from None
+    action = _OF_SERVICE.one(service_id=service.pk, action_id=action_id)
+    if action is None:
+        raise ActionNotFound(f"There is no action {action_id!r}.")
+    return action
 
 
 def trigger_get_by_idempotency_key(*, service: Service, idempotency_key: str) -> ActionTrigger | None:

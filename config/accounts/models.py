@@ -56,20 +56,6 @@ class Service(models.Model):
 
 
 class CredentialQuerySet[C: "Credential"](models.QuerySet[C]):
-    def get_by_secret(self, secret: str) -> C | None:
-        """The credential this secret belongs to, revoked or not; None for a secret never issued.
-
-        The digest is unique, so it finds at most one row; whether that row may be used is read
-        off it rather than put into the SQL, whose extra filters cost more to compile than the
-        lookup costs to run.
-        """
-        if not secret.startswith(self.model.secret_prefix):
-            return None
-        try:
-            return self.get(**{self.model.digest_field: digest(secret)})
-        except self.model.DoesNotExist:
-            return None
-
     def create_for_secret(self, secret: str, **owner: Any) -> C:
         """Store a newly issued secret by its digest and its display prefix."""
         digested = {self.model.digest_field: digest(secret)}

@@ -51,7 +51,10 @@ def lease_next(
     token = uuid.uuid4()
     locked_until = now + timedelta(seconds=conf.lease_seconds())
     with transaction.atomic():
-        candidates = due(model, now=now, due_by=due_by).select_related(*related).order_by("next_attempt_at")
+        candidates = due(model, now=now, due_by=due_by).order_by("next_attempt_at")
+        if related:
+            # With no names, select_related would join every relation the row has.
+            candidates = candidates.select_related(*related)
         if connection.features.has_select_for_update_skip_locked:
             # `of`: lock the row only; locking what it relates to would make workers wait on each other.
             candidates = candidates.select_for_update(skip_locked=True, of=("self",))

@@ -1,12 +1,15 @@
-"""`update_then_insert`: the conditional write of the hot paths, on every database we ship."""
+"""`update_then_insert` and `Prepared`: the conditional write and the compiled lookups of the hot
+paths, on every database we ship."""
 
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
 
-from config.db import update_then_insert
+from config.db import Param, Prepared, update_then_insert
 from config.outbound.models import WebhookEvent
 from conversations.models import Bot
 from tests.factories import BotFactory, ServiceFactory
@@ -78,3 +81,67 @@ def test_an_insert_that_fails_leaves_the_update_undone() -> None:
     bot.refresh_from_db()
     assert bot.name == "before"
     assert WebhookEvent.objects.count() == 1
+
+
+def bots_by_service_and_name() -> QuerySet[Bot]:
+    return Bot.objects.select_related("service").filter(service_id=Param("service"), name=Param("name"))
+
+
+@pytest.mark.django_db
+def test_a_prepared_lookup_makes_the_instance_and_its_related_one_as_the_orm_does() -> None:
+    bot = BotFactory(name="reception", allowed_targets=["https://example.com/*", {"odd": [1, None]}])
+    BotFactory(name="reception")  # the same name under another service
+
+    found = Prepared(bots_by_service_and_name).one(service=bot.service_id, name="reception")
+
+    assert found is not None
+    orm = Bot.objects.select_related("service").get(pk=bot.pk)
+    field_names = [field.attname for field in Bot._meta.concrete_fields]
+    assert {name: getattr(found, name) for name in field_names} == {name: getattr(orm, name) for name in field_names}
+    assert found.allowed_targets == ["https://example.com/*", {"odd": [1, None]}]
+    assert found.created_at.tzinfo is not None
+    assert found._state.adding is False and found._state.db == "default"
+    # The related row came with it, its encrypted secret decrypted by the field's converter.
+    with CaptureQueriesContext(connection) as captured:
+        assert found.service.webhook_secret == bot.service.webhook_secret
+        assert found.service.name == bot.service.name
+    assert len(captured) == 0
+
+
+@pytest.mark.django_db
+def test_a_prepared_lookup_is_built_once_and_runs_as_one_query_per_call() -> None:
+    first, second = BotFactory(name="first"), BotFactory(name="second")
+    builds: list[int] = []
+
+    def build() -> QuerySet[Bot]:
+        builds.append(1)
+        return bots_by_service_and_name()
+
+    lookup = Prepared(build)
+    with CaptureQueriesContext(connection) as captured:
+        found = [lookup.one(service=bot.service_id, name=bot.name) for bot in (first, second, first)]
+
+    assert [bot.pk for bot in found if bot is not None] == [first.pk, second.pk, first.pk]
+    assert len(builds) == 1
+    assert len(captured) == 3
+
+
+@pytest.mark.django_db
+def test_a_prepared_lookup_finds_nothing_for_values_of_no_row_and_keeps_its_fixed_conditions() -> None:
+    bot = BotFactory(name="kept")
+    named = Prepared(lambda: Bot.objects.filter(pk=Param("pk"), name="kept"))
+    renamed = BotFactory(name="other")
+
+    assert named.one(pk=bot.pk) is not None
+    assert named.one(pk=str(bot.pk)) is not None  # prepared by the field: a UUID's text does too
+    assert named.one(pk=renamed.pk) is None
+    assert named.one(pk=uuid.uuid4()) is None
+
+
+@pytest.mark.django_db
+def test_a_prepared_lookup_refuses_values_that_find_more_than_one_row() -> None:
+    first = BotFactory(name="twin")
+    BotFactory(name="twin", service=first.service)
+
+    with pytest.raises(Bot.MultipleObjectsReturned):
+        Prepared(bots_by_service_and_name).one(service=first.service_id, name="twin")
