@@ -93,7 +93,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cpu-requests", type=int, default=200, help="in-process requests per CPU block and endpoint"
     )
-    parser.add_argument("--cpu-blocks", type=int, default=3, help="alternating CPU blocks (the lowest is kept)")
+    parser.add_argument(
+        "--cpu-blocks", type=int, default=3, help="alternating CPU blocks per endpoint (the lowest is kept)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="requests per admin page timing")
     parser.add_argument("--budget", type=float, default=4800.0, help="seconds the whole run may take")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dropped and created each run")

@@ -33,13 +33,13 @@ def cpu_per_request(
     fresh_ids: Callable[[Endpoint, int, str], list[str]],
     requests: int,
     blocks: int,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, int]]:
     """µs of CPU a request (Python, PostgreSQL, both) of each endpoint, the lowest of `blocks`."""
     api = probes.client()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    best: dict[str, dict[str, float]] = {}
+    best: dict[str, dict[str, int]] = {}
     for block in range(blocks):
         for endpoint in endpoints:
             ids = fresh_ids(endpoint, requests, f"cpu-{block}") if endpoint.fresh_ids else ["-"] * requests
@@ -49,10 +49,13 @@ def cpu_per_request(
                 expected = endpoint.ok_status or response.status_code
                 if response.status_code != expected or not 200 <= expected < 400:
                     raise RuntimeError(f"{endpoint.name} answered {response.status_code} in-process")
-            python = (time.process_time() - python) * 1e6 / requests
-            database = (_backend_cpu_seconds(backend) - database) * 1e6 / requests
-            measured = {"python_us": round(python), "postgresql_us": round(database)}
-            measured["total_us"] = measured["python_us"] + measured["postgresql_us"]
+            python_us = round((time.process_time() - python) * 1e6 / requests)
+            database_us = round((_backend_cpu_seconds(backend) - database) * 1e6 / requests)
+            measured = {
+                "python_us": python_us,
+                "postgresql_us": database_us,
+                "total_us": python_us + database_us,
+            }
             if endpoint.name not in best or measured["total_us"] < best[endpoint.name]["total_us"]:
                 best[endpoint.name] = measured
     return best

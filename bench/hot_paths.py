@@ -192,8 +192,8 @@ class HttpBench:
                 requests=self.args.cpu_requests,
                 blocks=self.args.cpu_blocks,
             )
-        for name, measured in cpu_measured.items():
-            log(f"  {name}: {measured['total_us']} µs ({measured['python_us']} Python)")
+        for name, cost in cpu_measured.items():
+            log(f"  {name}: {cost['total_us']} µs ({cost['python_us']} Python)")
 
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"

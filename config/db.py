@@ -1,7 +1,7 @@
 """Database plumbing shared by the apps' services."""
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,35 +13,46 @@ from django.db.models.sql import UpdateQuery
 from django.db.models.sql.where import WhereNode
 
 
-def update_then_insert(*, rows: QuerySet[Any], changes: dict[str, Any], new: Model) -> bool:
-    """Apply `changes` to `rows` and, only if that matched a row, insert `new`: both or neither.
+def update_then_insert(
+    *,
+    rows: "Prepared[Any]",
+    where: dict[str, Any],
+    changes: dict[str, Any],
+    new: Model,
+    using: str = "default",
+) -> bool:
+    """Apply `changes` to the rows `rows` finds with the values `where` and, only if that matched a
+    row, insert `new`: both or neither.
 
     For the hot write paths where a conditional UPDATE decides who wins and the winner records one
-    more row (the result post's follow-up message, the answer's webhook event). On PostgreSQL it
-    is one statement (`WITH won AS (UPDATE ... RETURNING 1) INSERT ... SELECT ... FROM won`): one
-    round trip, atomic on its own, no BEGIN and COMMIT. Elsewhere the two statements run in a
-    transaction. Returns whether the UPDATE matched; `new` is saved exactly when it did.
+    more row (the result post's follow-up message, the answer's webhook event). The UPDATE is
+    compiled once per set of changed fields (`Prepared`). On PostgreSQL it is one statement
+    (`WITH won AS (UPDATE ... RETURNING 1) INSERT ... SELECT ... FROM won`): one round trip,
+    atomic on its own, no BEGIN and COMMIT. Elsewhere the two statements run in a transaction.
+    Returns whether the UPDATE matched; `new` is saved exactly when it did. Like
+    `QuerySet.update`, it leaves `auto_now` fields alone.
     """
-    connection = connections[rows.db]
+    connection = connections[using]
+    update = rows.update_statement(using=using, fields=tuple(changes))
+    update_params = update.bind(connection, where=where, changes=changes)
     if connection.vendor != "postgresql":
-        with transaction.atomic(using=rows.db, savepoint=False):
-            if not rows.update(**changes):
-                return False
-            new.save(force_insert=True, using=rows.db)
+        with transaction.atomic(using=using, savepoint=False):
+            with connection.cursor() as cursor:
+                cursor.execute(update.sql, update_params)
+                if not cursor.rowcount:
+                    return False
+            new.save(force_insert=True, using=using)
             return True
 
-    update = cast(UpdateQuery, rows.query.chain(UpdateQuery))
-    update.add_update_values(changes)
-    update_sql, update_params = update.get_compiler(connection=connection).as_sql()
-    fields, insert = _insert_from_won(type(new), rows.db)
+    fields, insert = _insert_from_won(type(new), using)
     params = [field.get_db_prep_save(field.pre_save(new, add=True), connection) for field in fields]
-    statement = f"WITH won AS ({update_sql} RETURNING 1) {insert}"
+    statement = f"WITH won AS ({update.sql} RETURNING 1) {insert}"
     with connection.cursor() as cursor:
         cursor.execute(statement, [*update_params, *params])
         inserted = cursor.rowcount
     if inserted:
         new._state.adding = False
-        new._state.db = rows.db
+        new._state.db = using
     return bool(inserted)
 
 
@@ -61,29 +72,56 @@ def _insert_from_won(model: type[Model], using: str) -> tuple[list[Any], str]:
 
 
 class Param(Expression):
-    """A value a `Prepared` lookup leaves open: given anew each time the lookup runs.
+    """A value a `Prepared` statement leaves open: given anew each time it runs.
 
     Compiled, it is a placeholder whose parameter is the Param itself, so that the compiled
-    statement says where each value goes; its field is the one it is compared with.
+    statement says where each value goes. Its field is the one it is compared with (in a filter)
+    or written to (`for_save`, in an UPDATE), and prepares the value as the ORM would there.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, field: "Field[Any, Any] | None" = None, for_save: bool = False) -> None:
         super().__init__()
         self.name = name
-        self.compared_with: "Field[Any, Any] | None" = None
+        self.meets = field
+        self.for_save = for_save
 
     def _resolve_output_field(self) -> "Field[Any, Any] | None":
-        return self.compared_with
+        return self.meets
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return "%s", [self]
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        return "%s", (self,)
+
+    def prepare(self, value: Any, connection: Any) -> Any:
+        field = cast("Field[Any, Any]", self.meets)
+        if not self.for_save:
+            return field.get_db_prep_value(value, connection)
+        if hasattr(value, "prepare_database_save"):
+            # A model instance written to its foreign key is its key, as in QuerySet.update.
+            value = value.prepare_database_save(field)
+        return field.get_db_prep_save(value, connection)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    # Each parameter of `sql`: an open Param or a value fixed when the statement was built.
+    params: tuple[Any, ...]
+
+    def bind(
+        self, connection: Any, *, where: dict[str, Any], changes: dict[str, Any] | None = None
+    ) -> list[Any]:
+        changed = changes or {}
+        return [
+            param.prepare((changed if param.for_save else where)[param.name], connection)
+            if isinstance(param, Param)
+            else param
+            for param in self.params
+        ]
 
 
 @dataclass(frozen=True)
 class _Plan:
-    sql: str
-    # Each parameter of `sql`: an open Param (prepared per run by its field) or a fixed value.
-    params: tuple[Any, ...]
+    statement: _Statement
     model: type[Model]
     init_list: list[str]
     columns: slice
@@ -91,35 +129,37 @@ class _Plan:
     converters: list[tuple[int, list[Any], Any]]
 
 
-def _params_of(where: WhereNode) -> "Iterator[tuple[Param, Lookup[Any]]]":
+def _compare_params(where: WhereNode) -> None:
+    """Give each Param of a filter the field it is compared with."""
     for child in where.children:
         if isinstance(child, WhereNode):
-            yield from _params_of(child)
+            _compare_params(child)
         elif isinstance(child, Lookup) and isinstance(child.rhs, Param):
-            yield child.rhs, child
+            child.rhs.meets = child.lhs.output_field
 
 
 class Prepared[M: Model]:
-    """A lookup of one fixed shape, built and compiled once per process and database.
+    """Statements over the rows of one fixed filter, built and compiled once per process and database.
 
-    For the hot paths, whose lookups are the same statement with new values every request:
-    building the QuerySet and compiling it cost several times what running the SQL does. `build`
-    returns the QuerySet with a `Param` for each open value (only as the right side of a filter's
-    comparison); `one` runs the compiled statement with the values and makes the instance (and
-    its `select_related` ones) as the ORM would, converters included.
+    For the hot paths, whose lookups and conditional writes are the same statement with new
+    values every request: building the QuerySet and compiling it cost several times what running
+    the SQL does. `build` returns the QuerySet with a `Param` for each open value (only as the
+    right side of a filter's comparison). `one` runs the compiled SELECT with the values and
+    makes the instance (and its `select_related` ones) as the ORM would, converters included;
+    `update_then_insert` writes through `update_statement`.
     """
 
     def __init__(self, build: Callable[[], QuerySet[M]]) -> None:
         self._build = build
         self._plans: dict[str, _Plan] = {}
+        self._updates: dict[tuple[str, tuple[str, ...]], _Statement] = {}
 
     def _plan(self, using: str) -> _Plan:
         query = self._build().query.clone()
         # As `get` asks: in no order, two rows at most (enough to tell one from more than one).
         query.clear_ordering(force=True)
         query.set_limits(high=2)
-        for param, lookup in _params_of(query.where):
-            param.compared_with = lookup.lhs.output_field
+        _compare_params(query.where)
         compiler = query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         klass_info = compiler.klass_info
@@ -128,13 +168,14 @@ class Prepared[M: Model]:
         columns = slice(select_fields[0], select_fields[-1] + 1)
         converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
         return _Plan(
-            sql=sql,
-            params=tuple(params),
+            statement=_Statement(sql=sql, params=tuple(params)),
             model=klass_info["model"],
             init_list=[column[0].target.attname for column in compiler.select[columns]],
             columns=columns,
             related_populators=get_related_populators(klass_info, compiler.select, using, FETCH_ONE),
-            converters=[(position, convs, expression) for position, (convs, expression) in converters.items()],
+            converters=[
+                (position, convs, expression) for position, (convs, expression) in converters.items()
+            ],
         )
 
     def one(self, *, using: str = "default", **values: Any) -> M | None:
@@ -143,19 +184,16 @@ class Prepared[M: Model]:
         if plan is None:
             plan = self._plans[using] = self._plan(using)
         connection = connections[using]
-        params = [
-            param.compared_with.get_db_prep_value(values[param.name], connection)  # type: ignore[union-attr]
-            if isinstance(param, Param)
-            else param
-            for param in plan.params
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            cursor.execute(plan.statement.sql, plan.statement.bind(connection, where=values))
             rows = cursor.fetchall()
         if not rows:
             return None
         if len(rows) > 1:
-            raise plan.model.MultipleObjectsReturned(f"more than one {plan.model.__name__} for {values}")
+            # Not the values: they may be a credential's digest.
+            raise plan.model.MultipleObjectsReturned(  # type: ignore[attr-defined]
+                f"more than one {plan.model.__name__} for one lookup"
+            )
         row = list(rows[0])
         for position, convs, expression in plan.converters:
             for converter in convs:
@@ -165,3 +203,20 @@ class Prepared[M: Model]:
         for populator in plan.related_populators:
             populator.populate(row, instance)
         return cast(M, instance)
+
+    def update_statement(self, *, using: str, fields: tuple[str, ...]) -> _Statement:
+        """The UPDATE of these fields of the rows the filter finds, each new value a Param."""
+        statement = self._updates.get((using, fields))
+        if statement is None:
+            query = cast(UpdateQuery, self._build().query.chain(UpdateQuery))
+            _compare_params(query.where)
+            meta = query.get_meta()
+            query.add_update_values(
+                {
+                    name: Param(name, field=cast("Field[Any, Any]", meta.get_field(name)), for_save=True)
+                    for name in fields
+                }
+            )
+            sql, params = query.get_compiler(using=using).as_sql()
+            statement = self._updates[(using, fields)] = _Statement(sql=sql, params=tuple(params))
+        return statement

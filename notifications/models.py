@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Expression, F, Q
 from django.db.models.functions import Coalesce
 
 from config.accounts.models import Service
@@ -253,8 +253,9 @@ MAX_RECIPIENTS = 20
 ESCALATED_POSITIONS = MAX_RECIPIENTS
 
 
-def open_at(now: datetime) -> Q:
-    """Pending and not past its deadline: the rows an answer or an invalidation may still change."""
+def open_at(now: datetime | Expression) -> Q:
+    """Pending and not past its deadline: the rows an answer or an invalidation may still change
+    (`now` may be a `config.db.Param`, in a prepared statement)."""
     return Q(status=NotificationStatus.PENDING) & (Q(deadline__isnull=True) | Q(deadline__gt=now))
 
 

@@ -21,7 +21,7 @@ from config.accounts.services import user_token_issue
 from config.api.errors import ApiError, InvalidRequest, Unauthenticated
 from config.api.ratelimit import address_subject, rate_limit_check, rate_limit_refund
 from config.api.timestamps import rfc3339
-from config.db import update_then_insert
+from config.db import Param, Prepared, update_then_insert
 from config.outbound.models import DeliveryAttempt, EmailAttempt, OutboundEmail, WebhookEvent
 from config.outbound.services import (
     NewWebhook,
@@ -182,6 +182,10 @@ def notification_invalidate(*, notification: Notification, reason: str) -> Notif
     return notification
 
 
+# The row an answer may still change: the answer's conditional UPDATE, compiled once.
+_OPEN = Prepared(lambda: Notification.objects.filter(open_at(Param("now")), pk=Param("pk")))
+
+
 def notification_respond(
     *, notification: Notification, responder: User, action_id: Any, response_data: Any
 ) -> Notification:
@@ -224,8 +228,9 @@ def notification_respond(
             "metadata": notification.metadata,
         },
     )
-    open_row = Notification.objects.filter(open_at(now), pk=notification.pk)
-    if not update_then_insert(rows=open_row, changes=changes, new=responded):
+    if not update_then_insert(
+        rows=_OPEN, where={"now": now, "pk": notification.pk}, changes=changes, new=responded
+    ):
         raise _lost_race(notification, now=now, answering=True)
     for field, value in changes.items():
         setattr(notification, field, value)

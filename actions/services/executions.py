@@ -19,7 +19,7 @@ from actions.masking import mask_params
 from actions.models import MASKED_KINDS, ActionExecution, ExecutionResult
 from config.api.errors import InvalidRequest, NotFound
 from config.api.ratelimit import rate_limit_check
-from config.db import update_then_insert
+from config.db import Param, Prepared, update_then_insert
 from config.progress import OnProgress
 from conversations.allowlist import InvalidUrl, parse_target, target_allowed
 from conversations.models import Bot, Message
@@ -114,6 +114,10 @@ def result_post_rate_limit_check(*, execution: ActionExecution) -> None:
     )
 
 
+# The row a result may still complete: the result post's conditional UPDATE, compiled once.
+_PENDING = Prepared(lambda: ActionExecution.objects.filter(pk=Param("pk"), result__isnull=True))
+
+
 def execution_record_result(
     *,
     execution: ActionExecution,
@@ -151,7 +155,7 @@ def execution_record_result(
         role=Message.Role.ASSISTANT,
         content=FOLLOW_UP[ExecutionResult(result)].format(label=execution.label),
     )
-    if not update_then_insert(rows=pending, changes=changes, new=follow_up):
+    if not update_then_insert(rows=_PENDING, where={"pk": execution.pk}, changes=changes, new=follow_up):
         # Lost the row: to another post (terminal now), or to an erasure of the visitor meanwhile.
         if not ActionExecution.objects.filter(pk=execution.pk).exists():
             raise NotFound(f"There is no execution {execution.pk}.")

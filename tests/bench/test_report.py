@@ -83,8 +83,15 @@ def test_markdown_tables_carry_the_machine_and_every_endpoint() -> None:
         "levels": levels,
         "queries": {"floor": {"queries": 2}, "result": {"queries": 3}},
         "skipped": {"respond": "not in this checkout yet"},
+        "cpu": {
+            "floor": {"python_us": 2000, "postgresql_us": 500, "total_us": 2500},
+            "result": {"python_us": 3000, "postgresql_us": 1000, "total_us": 4000},
+        },
     }
+    http["settings"] |= {"cpu_requests": 200, "cpu_blocks": 3}
     table = report.http_markdown(http, machine)
+    assert "3 alternating blocks of 200 requests" in table
+    assert "| result post | 3,000 | 1,000 | 4,000 | 0.62 |" in table
     assert "Test CPU, 2 cores, 4.0 GiB" in table and "PostgreSQL 15.2" in table
     assert "| result post | 8 | 540 | 0.60 ✓ | 1.5 | 2.5 | 3.5 | 0 | 3 |" in table
     assert "skipped: not in this checkout yet" in table

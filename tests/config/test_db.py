@@ -17,6 +17,9 @@ from tests.factories import BotFactory, ServiceFactory
 PAYLOAD = {"type": "t", "text": "Grüße, 東京 \"quoted\" 'single' %s %(x)s", "n": [1, 2.5, None, True]}
 
 
+BOT_NAMED = Prepared(lambda: Bot.objects.filter(pk=Param("pk"), name=Param("name")))
+
+
 def new_event(**overrides: object) -> WebhookEvent:
     fields: dict[str, object] = {
         "service": ServiceFactory(),
@@ -35,7 +38,7 @@ def test_a_matching_update_inserts_the_row_with_every_value_as_given() -> None:
     event = new_event()
 
     won = update_then_insert(
-        rows=Bot.objects.filter(pk=bot.pk, name="before"), changes={"name": "after"}, new=event
+        rows=BOT_NAMED, where={"pk": bot.pk, "name": "before"}, changes={"name": "after"}, new=event
     )
 
     assert won is True
@@ -57,7 +60,7 @@ def test_an_update_that_matches_nothing_inserts_nothing() -> None:
     event = new_event()
 
     won = update_then_insert(
-        rows=Bot.objects.filter(pk=bot.pk, name="free"), changes={"name": "mine"}, new=event
+        rows=BOT_NAMED, where={"pk": bot.pk, "name": "free"}, changes={"name": "mine"}, new=event
     )
 
     assert won is False
@@ -65,6 +68,29 @@ def test_an_update_that_matches_nothing_inserts_nothing() -> None:
     assert bot.name == "taken"
     assert not WebhookEvent.objects.filter(pk=event.pk).exists()
     assert event._state.adding is True
+
+
+@pytest.mark.django_db
+def test_an_update_writes_an_instance_as_its_key_and_json_as_json_whatever_fields_it_sets() -> None:
+    bot, elsewhere = BotFactory(name="before"), ServiceFactory()
+    updated_at = Bot.objects.get(pk=bot.pk).updated_at
+    targets = ["https://example.com/*", {"odd": [1, None, "%s"]}]
+
+    moved = update_then_insert(
+        rows=BOT_NAMED,
+        where={"pk": bot.pk, "name": "before"},
+        changes={"service": elsewhere, "allowed_targets": targets},
+        new=new_event(),
+    )
+    renamed = update_then_insert(
+        rows=BOT_NAMED, where={"pk": bot.pk, "name": "before"}, changes={"name": "after"}, new=new_event()
+    )
+
+    assert moved and renamed
+    stored = Bot.objects.get(pk=bot.pk)
+    assert (stored.service_id, stored.allowed_targets, stored.name) == (elsewhere.pk, targets, "after")
+    assert stored.updated_at == updated_at  # as QuerySet.update: auto_now is not applied
+    assert WebhookEvent.objects.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -75,7 +101,10 @@ def test_an_insert_that_fails_leaves_the_update_undone() -> None:
 
     with pytest.raises(IntegrityError):
         update_then_insert(
-            rows=Bot.objects.filter(pk=bot.pk), changes={"name": "after"}, new=new_event(id=existing.pk)
+            rows=BOT_NAMED,
+            where={"pk": bot.pk, "name": "before"},
+            changes={"name": "after"},
+            new=new_event(id=existing.pk),
         )
 
     bot.refresh_from_db()
@@ -97,7 +126,9 @@ def test_a_prepared_lookup_makes_the_instance_and_its_related_one_as_the_orm_doe
     assert found is not None
     orm = Bot.objects.select_related("service").get(pk=bot.pk)
     field_names = [field.attname for field in Bot._meta.concrete_fields]
-    assert {name: getattr(found, name) for name in field_names} == {name: getattr(orm, name) for name in field_names}
+    assert {name: getattr(found, name) for name in field_names} == {
+        name: getattr(orm, name) for name in field_names
+    }
     assert found.allowed_targets == ["https://example.com/*", {"odd": [1, None]}]
     assert found.created_at.tzinfo is not None
     assert found._state.adding is False and found._state.db == "default"
