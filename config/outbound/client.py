@@ -244,12 +244,18 @@ def _ip_literal(host: str) -> IPAddress | None:
         return None
 
 
-# A host name as RFC 3986 allows it (unreserved and sub-delims), once in IDNA's ASCII form: nothing
-# a socket, the resolver or a header line could take for something else.
-_REG_NAME = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=]+")
+# A host name in IDNA's ASCII form is visible ASCII other than "%" (a space, a control character
+# or an escape is a malformed URL, as it was to urllib3); what no name can hold the resolver refuses.
+_HOST_NAME = re.compile(r"[!-$&-~]+")
+# What cannot stand in a URL, escaped before `urlsplit` sees it (which would strip or drop some,
+# posting elsewhere than the URL says): in the path or query it is sent escaped, as urllib3 did;
+# in the scheme or host it makes the URL malformed.
+_NOT_IN_A_URL = re.compile(r"[\x00-\x20\x7f]")
 # What may stand in a request target unescaped: RFC 3986's pchar, "/" and "?", and "%" to keep
-# escapes the URL already has; anything else (spaces, controls, non-ASCII) is percent-encoded.
+# escapes the URL already has; anything else (spaces, controls, non-ASCII) is percent-encoded,
+# and so is a "%" that starts no escape.
 _TARGET_SAFE = "!$&'()*+,;=:@/?%"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class _NotAnHttpUrl(Exception):
@@ -279,7 +285,7 @@ def _parsed_url(url: str) -> _ParsedUrl:
     """What the URL alone says about where to go, parsed once per URL (an action's target is
     posted to again and again); whether its host may be reached is decided per request."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(_NOT_IN_A_URL.sub(lambda unsafe: f"%{ord(unsafe[0]):02X}", url))
         named_port = parts.port
     except ValueError as exc:
         raise _NotAnHttpUrl from exc
@@ -297,7 +303,7 @@ def _parsed_url(url: str) -> _ParsedUrl:
             name = parts.hostname.encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise _NotAnHttpUrl from exc
-        if not _REG_NAME.fullmatch(name):
+        if not _HOST_NAME.fullmatch(name):
             raise _NotAnHttpUrl
         host = name
     port = named_port or (443 if scheme == "https" else 80)
@@ -316,7 +322,7 @@ def _parsed_url(url: str) -> _ParsedUrl:
         port=port,
         where=f"{host}:{port}",
         host_header=host if named_port is None else f"{host}:{named_port}",
-        target=quote(target, safe=_TARGET_SAFE),
+        target=_STRAY_PERCENT.sub("%25", quote(target, safe=_TARGET_SAFE)),
         authorization=authorization,
     )
 
@@ -460,10 +466,11 @@ class _TimedOut(Exception):
     pass
 
 
-def _exchange(destination: _Destination, request: bytes, *, timeout_seconds: float) -> _Answer:
-    """Send `request` on a kept or new connection and read the answer, all under one deadline;
-    raises what the network raised, or `_TimedOut`."""
-    deadline = _Deadline(timeout_seconds)
+def _exchange(
+    destination: _Destination, request: bytes, *, timeout_seconds: float, deadline: _Deadline
+) -> _Answer:
+    """Send `request` on a kept or new connection and read the answer, all under `deadline`
+    (closed on return); raises what the network raised, or `_TimedOut`."""
     sock = None
     complete = False
     try:
@@ -529,11 +536,12 @@ def post_signed(
         parsed = _parsed_url(url)
     except _NotAnHttpUrl:
         return finish(error_kind=ErrorKind.REFUSED_DESTINATION, error="refused: not an absolute http(s) URL")
+    # Started before the name is resolved, which it cannot interrupt but which takes its share.
+    deadline = _Deadline(timeout_seconds)
     try:
         destination = _destination(parsed, allow_private=bool(settings.OUTBOUND_ALLOW_PRIVATE))
-        answer = _exchange(
-            destination, _request(parsed, secrets, message_id, body), timeout_seconds=timeout_seconds
-        )
+        request = _request(parsed, secrets, message_id, body)
+        answer = _exchange(destination, request, timeout_seconds=timeout_seconds, deadline=deadline)
     except InvalidIPAddress as exc:
         return finish(
             error_kind=ErrorKind.REFUSED_DESTINATION,
@@ -548,6 +556,8 @@ def post_signed(
         )
     except (OSError, http.client.HTTPException) as exc:
         return finish(error_kind=ErrorKind.CONNECTION, error=_connection_failure(parsed, exc))
+    finally:
+        deadline.close()
 
     status = answer.status
     if 300 <= status < 400:

@@ -550,6 +550,34 @@ def test_the_rest_of_a_long_answer_never_becomes_the_next_answer(
     assert (second.ok, second.status_code, second.body_prefix) == (True, 200, "second")
 
 
+def test_a_chunked_answer_read_to_its_last_chunk_keeps_the_connection(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    def chunked(handler, number, receiver):  # type: ignore[no-untyped-def]
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        handler.wfile.write(b"5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n")
+
+    receiver = receivers(chunked)
+
+    results = [post(receiver.url) for _ in range(2)]
+
+    assert [(r.ok, r.body_prefix) for r in results] == [(True, "hello!")] * 2
+    assert receiver.received[0].peer == receiver.received[1].peer
+
+
+def test_an_answer_that_closes_the_connection_is_not_followed_by_a_post_on_it(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(answering(200, b"bye", headers={"Connection": "close"}))
+
+    results = [post(receiver.url) for _ in range(2)]
+
+    assert [(r.ok, r.body_prefix) for r in results] == [(True, "bye")] * 2
+    assert receiver.received[0].peer != receiver.received[1].peer
+
+
 def test_a_connection_cut_by_the_deadline_is_replaced_for_the_next_post(
     receivers: Callable[[Respond], Receiver],
 ) -> None:
