@@ -245,11 +245,11 @@ def _ip_literal(host: str) -> IPAddress | None:
 
 
 # A host name in IDNA's ASCII form is visible ASCII other than "%" (a space, a control character
-# or an escape is a malformed URL, as it was to urllib3); what no name can hold the resolver refuses.
+# or an escape is a malformed URL); what else no name can hold the resolver refuses.
 _HOST_NAME = re.compile(r"[!-$&-~]+")
 # What cannot stand in a URL, escaped before `urlsplit` sees it (which would strip or drop some,
-# posting elsewhere than the URL says): in the path or query it is sent escaped, as urllib3 did;
-# in the scheme or host it makes the URL malformed.
+# posting elsewhere than the URL says): in the path or query it is sent escaped; in the scheme or
+# host it makes the URL malformed.
 _NOT_IN_A_URL = re.compile(r"[\x00-\x20\x7f]")
 # What may stand in a request target unescaped: RFC 3986's pchar, "/" and "?", and "%" to keep
 # escapes the URL already has; anything else (spaces, controls, non-ASCII) is percent-encoded,

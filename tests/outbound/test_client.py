@@ -179,7 +179,8 @@ def test_a_receiver_that_answers_what_is_not_http_is_named_so() -> None:
 
 @pytest.mark.parametrize("allow_private", [True, False])
 def test_a_name_that_does_not_resolve_is_named(settings: Settings, allow_private: bool) -> None:
-    # With private addresses allowed urllib3 resolves the name; otherwise the address filter does.
+    # With private addresses allowed the client's own connection resolves the name; otherwise the
+    # address filter does.
     settings.OUTBOUND_ALLOW_PRIVATE = allow_private
 
     result = post("https://nonexistent.invalid/hook")
