@@ -10,25 +10,27 @@
   when the deadline passes. (Name resolution is not covered: it is bounded by the resolver's own
   timeouts.) Once the status line and headers are in before the deadline, the status decides;
   the body is read as far as it got, at most the first 4 KiB.
-- urllib3 directly, not `requests` (whose sessions, adapters and response objects cost a local
-  POST several times the network's own work), with no retries: a POST is never sent twice.
-- One pool manager per thread, whose connections are kept alive for OUTBOUND_KEEP_ALIVE_SECONDS
-  of idleness (a POST to a receiver just answered skips the TCP and TLS handshakes); see
-  `_KeptAliveMixin` for why that is short. A connection goes back to its pool only with its
-  answer read to the end.
+- Our own HTTP/1.1 exchange on the standard library: the request written in one piece to a
+  socket we opened, the answer parsed by `http.client.HTTPResponse` (status line, headers,
+  Content-Length or chunked framing). No urllib3 or `requests` in between: their pools, retry
+  and response objects cost a local POST several times the exchange itself. No retries: a POST
+  is never sent twice.
+- Each thread keeps connections alive for OUTBOUND_KEEP_ALIVE_SECONDS of idleness, one per
+  destination for its POOLS_PER_THREAD most recent (a POST to a receiver just answered skips the
+  TCP and TLS handshakes); see `_Connections` for why that is short. A connection is kept only
+  with its answer read to the end.
 - Unless OUTBOUND_ALLOW_PRIVATE is true, only public addresses are reached. requests-hardened's
   filter (`ip_filter.get_ip_address`) resolves the name once and refuses a non-public address;
   we connect to exactly the address it checked, with the URL's name in the Host header, SNI and
   the certificate check (so DNS rebinding and spellings such as `2130706433`, `0177.0.0.1` or
   `[::ffff:127.0.0.1]` do not help); on top of its check we refuse what Python's `ipaddress` does
   not count as global (IPv4-compatible and site-local IPv6 among them) and IP literals before
-  any resolution. No proxy from the environment is used (it would connect out of the filter's
-  sight): urllib3 reads none.
+  any resolution. No proxy is used (it would connect out of the filter's sight): we open our
+  own sockets and read no proxy settings.
 """
 
 import base64
 import contextlib
-import contextvars
 import errno
 import functools
 import heapq
@@ -36,38 +38,24 @@ import http.client
 import ipaddress
 import itertools
 import os
+import re
+import select
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import certifi
 from django.conf import settings
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress, get_ip_address
 from standardwebhooks import Webhook
-from urllib3 import BaseHTTPResponse, PoolManager, Timeout
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    LocationParseError,
-    LocationValueError,
-    NameResolutionError,
-    NewConnectionError,
-    ProtocolError,
-    ReadTimeoutError,
-    SSLError,
-)
-from urllib3.util import parse_url
-from urllib3.util.ssl_ import create_urllib3_context
-from urllib3.util.ssl_match_hostname import CertificateError
 
 RESPONSE_BODY_LIMIT = 4096
 USER_AGENT = "loopback-webhooks/1"
@@ -158,9 +146,10 @@ class _Deadline:
         _watchdog.add(self, at=time.monotonic() + seconds)
 
     def watch(self, sock: socket.socket) -> None:
-        # A duplicate, because TLS takes the original socket object over (detaching it), and
-        # because a descriptor we hold cannot be closed and reused by anyone else before `close`.
-        duplicate = sock.dup()
+        # A duplicate of the descriptor, because TLS takes the original socket object over
+        # (detaching it) and a TLS socket cannot be `dup`ed, and because a descriptor we hold
+        # cannot be closed and reused by anyone else before `close`.
+        duplicate = socket.fromfd(sock.fileno(), sock.family, sock.type)
         with self._lock:
             self._sockets.append(duplicate)
             if self.expired:
@@ -232,9 +221,9 @@ _watchdog = _Watchdog()
 def _after_fork() -> None:
     # A child process starts with its parent's lock in whatever state it was and without its
     # thread; and it must not share its parent's kept-alive connections.
-    global _watchdog, _pools
+    global _watchdog, _connections
     _watchdog = _Watchdog()
-    _pools = _Pools()
+    _connections = _Connections()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -246,70 +235,27 @@ def _shutdown(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-# The deadline of the request running in this thread; connections register their socket with it.
-_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
-    "outbound_deadline", default=None
-)
-
-
-def _watched(sock: socket.socket) -> socket.socket:
-    deadline = _current_deadline.get()
-    if deadline is not None:
-        deadline.watch(sock)
-    return sock
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        return _watched(super()._new_conn())
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        return _watched(super()._new_conn())
-
-
-class _KeptAliveMixin:
-    """A pool that reuses a connection only while it is fresh, and puts it under the deadline.
-
-    A connection the far side closes while we send would fail a POST that must not be sent
-    twice (a trigger); servers close idle connections after a few seconds (gunicorn 2 s, Node 5 s,
-    nginx 75 s), so one idle for longer than OUTBOUND_KEEP_ALIVE_SECONDS (1 s by default) is
-    closed and replaced before use. One the far side has already closed is replaced too (urllib3
-    checks before reuse). A reused connection's socket is watched by the request's deadline as a
-    new one is.
-    """
-
-    def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)  # type: ignore[misc]
-        idle_since = getattr(conn, "idle_since", None)
-        if idle_since is not None and time.monotonic() - idle_since >= settings.OUTBOUND_KEEP_ALIVE_SECONDS:
-            conn.close()
-        if conn.sock is not None:
-            _watched(conn.sock)
-        return conn
-
-    def _put_conn(self, conn: Any) -> None:
-        if conn is not None:
-            conn.idle_since = time.monotonic()
-        super()._put_conn(conn)  # type: ignore[misc]
-
-
-class _WatchedHTTPPool(_KeptAliveMixin, HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(_KeptAliveMixin, HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
 def _ip_literal(host: str) -> IPAddress | None:
     # Judged before resolution: a resolver without IPv6 would answer `[::1]` with "no such host",
     # and a zone id (`fe80::1%eth0`) is not resolvable at all; both are refusals, not network errors.
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host)
     except ValueError:
         return None
+
+
+# A host name in IDNA's ASCII form is visible ASCII other than "%" (a space, a control character
+# or an escape is a malformed URL); what else no name can hold the resolver refuses.
+_HOST_NAME = re.compile(r"[!-$&-~]+")
+# What cannot stand in a URL, escaped before `urlsplit` sees it (which would strip or drop some,
+# posting elsewhere than the URL says): in the path or query it is sent escaped; in the scheme or
+# host it makes the URL malformed.
+_NOT_IN_A_URL = re.compile(r"[\x00-\x20\x7f]")
+# What may stand in a request target unescaped: RFC 3986's pchar, "/" and "?", and "%" to keep
+# escapes the URL already has; anything else (spaces, controls, non-ASCII) is percent-encoded,
+# and so is a "%" that starts no escape.
+_TARGET_SAFE = "!$&'()*+,;=:@/?%"
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 class _NotAnHttpUrl(Exception):
@@ -321,24 +267,14 @@ class _UnresolvedHost(Exception):
 
 
 @dataclass(frozen=True)
-class _Destination:
-    scheme: str
-    # Where to connect: the checked address when the filter is on, else the URL's host.
-    connect_host: str
-    port: int
-    # The URL's host, for SNI and the certificate; with its port, when it names one, the Host header.
-    hostname: str
-    host_header: str
-    target: str
-    authorization: str | None
-
-
-@dataclass(frozen=True)
 class _ParsedUrl:
     scheme: str
-    hostname: str
+    # For the lookup, the connection, SNI and the certificate: an IPv6 address without brackets.
+    name: str
     literal: IPAddress | None
     port: int
+    # host:port as failures name it (an IPv6 address in brackets), the port its scheme's if none.
+    where: str
     host_header: str
     target: str
     authorization: str | None
@@ -349,97 +285,146 @@ def _parsed_url(url: str) -> _ParsedUrl:
     """What the URL alone says about where to go, parsed once per URL (an action's target is
     posted to again and again); whether its host may be reached is decided per request."""
     try:
-        parsed = parse_url(url)
-    except LocationParseError as exc:
+        parts = urlsplit(_NOT_IN_A_URL.sub(lambda unsafe: f"%{ord(unsafe[0]):02X}", url))
+        named_port = parts.port
+    except ValueError as exc:
         raise _NotAnHttpUrl from exc
-    scheme = (parsed.scheme or "").lower()
-    if scheme not in ("http", "https") or not parsed.host:
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
         raise _NotAnHttpUrl
-    hostname = parsed.host
-    literal = _ip_literal(hostname)
-    if literal is None:
-        # What `socket` would fail to encode (an empty label, as in `a..b`) is a malformed URL.
+    literal = _ip_literal(unquote(parts.hostname))
+    if literal is not None:
+        # As the URL spells it (a zone id unescaped): `::ffff:127.0.0.1` is not `::ffff:7f00:1` to a reader.
+        name = unquote(parts.hostname)
+        host = f"[{name}]" if literal.version == 6 else name
+    else:
         try:
-            hostname.encode("idna")
+            # IDNA's ASCII form; what it cannot encode (an empty label, as in `a..b`) is malformed.
+            name = parts.hostname.encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise _NotAnHttpUrl from exc
+        if not _HOST_NAME.fullmatch(name):
+            raise _NotAnHttpUrl
+        host = name
+    port = named_port or (443 if scheme == "https" else 80)
     authorization = None
-    if parsed.auth:
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
         # As a browser (and `requests`) would: credentials in the URL are sent as Basic auth.
-        user, _, password = parsed.auth.partition(":")
+        user, _, password = userinfo.partition(":")
         credentials = f"{unquote(user)}:{unquote(password)}".encode()
         authorization = "Basic " + base64.b64encode(credentials).decode()
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return _ParsedUrl(
         scheme=scheme,
-        hostname=hostname,
+        name=name,
         literal=literal,
-        port=parsed.port or (443 if scheme == "https" else 80),
-        host_header=hostname if parsed.port is None else f"{hostname}:{parsed.port}",
-        target=parsed.request_uri,
+        port=port,
+        where=f"{host}:{port}",
+        host_header=host if named_port is None else f"{host}:{named_port}",
+        target=_STRAY_PERCENT.sub("%25", quote(target, safe=_TARGET_SAFE)),
         authorization=authorization,
     )
 
 
-def _destination(url: str, *, allow_private: bool) -> _Destination:
-    parsed = _parsed_url(url)
-    hostname, literal, port = parsed.hostname, parsed.literal, parsed.port
-    connect_host = hostname
-    if not allow_private:
-        if literal is not None and not is_public_address(literal):
-            raise InvalidIPAddress(literal)
-        # requests-hardened's filter: one lookup, its own rule; then ours, on the same address,
-        # which is the one connected to (so a second lookup cannot answer differently). Its
-        # refusal is an OSError too (a `requests` exception): only the lookup's own are caught.
-        # Resolved on every request, never cached: the name may point elsewhere by now.
-        try:
-            checked, _ = get_ip_address(hostname.strip("[]"), port, allow_loopback=False)
-        except (socket.gaierror, TimeoutError, UnicodeError) as exc:
-            raise _UnresolvedHost from exc
-        if not is_public_address(checked):
-            raise InvalidIPAddress(checked)
-        connect_host = f"[{checked}]" if checked.version == 6 else str(checked)
-    return _Destination(
-        scheme=parsed.scheme,
-        connect_host=connect_host,
-        port=port,
-        hostname=hostname,
-        host_header=parsed.host_header,
-        target=parsed.target,
-        authorization=parsed.authorization,
-    )
+@dataclass(frozen=True)
+class _Destination:
+    url: _ParsedUrl
+    # Where to connect: the checked address when the filter is on, else the URL's host.
+    address: str
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        # A kept connection serves the same scheme, address and port, and (for TLS) the same name.
+        return (self.url.scheme, self.address, self.url.port, self.url.name)
 
 
-class _Pools(threading.local):
-    """One urllib3 pool manager per thread: its pools keep connections alive (within the limits
-    of `_KeptAliveMixin`), and its few most recent destinations keep theirs."""
+def _destination(url: _ParsedUrl, *, allow_private: bool) -> _Destination:
+    if allow_private:
+        return _Destination(url=url, address=url.name)
+    if url.literal is not None and not is_public_address(url.literal):
+        raise InvalidIPAddress(url.literal)
+    # requests-hardened's filter: one lookup, its own rule; then ours, on the same address,
+    # which is the one connected to (so a second lookup cannot answer differently). Its
+    # refusal is an OSError too (a `requests` exception): only the lookup's own are caught.
+    # Resolved on every request, never cached: the name may point elsewhere by now.
+    try:
+        checked, _ = get_ip_address(url.name, url.port, allow_loopback=False)
+    except (socket.gaierror, TimeoutError, UnicodeError) as exc:
+        raise _UnresolvedHost from exc
+    if not is_public_address(checked):
+        raise InvalidIPAddress(checked)
+    return _Destination(url=url, address=str(checked))
+
+
+def _connect(destination: _Destination, *, timeout_seconds: float, deadline: _Deadline) -> socket.socket:
+    sock = socket.create_connection((destination.address, destination.url.port), timeout_seconds)
+    try:
+        # The request goes out in one write; without this, a body beyond one segment would wait
+        # for the delayed ACK of the first.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Watched before the TLS handshake, which a far side can trickle forever too.
+        deadline.watch(sock)
+        if destination.url.scheme == "https":
+            # Certificate and SNI for the name in the URL, not for the address connected to.
+            return _connections.tls().wrap_socket(sock, server_hostname=destination.url.name)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _dropped(sock: socket.socket) -> bool:
+    # An idle connection has nothing to read: readable means the far side closed it (or sent what
+    # nobody asked for), and a POST sent on it would be lost.
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class _Connections(threading.local):
+    """This thread's kept-alive connections: one idle socket per destination, for its
+    POOLS_PER_THREAD most recently used destinations.
+
+    A connection the far side closes while we send would fail a POST that must not be sent
+    twice (a trigger); servers close idle connections after a few seconds (gunicorn 2 s, Node 5 s,
+    nginx 75 s), so one idle for OUTBOUND_KEEP_ALIVE_SECONDS (1 s by default) or longer is closed
+    and replaced before use, and so is one the far side has already closed.
+    """
 
     def __init__(self) -> None:
-        self._manager: PoolManager | None = None
+        self._idle: OrderedDict[tuple[str, str, int, str], tuple[socket.socket, float]] = OrderedDict()
+        self._tls: ssl.SSLContext | None = None
 
-    def for_destination(self, destination: _Destination) -> HTTPConnectionPool:
-        if self._manager is None:
-            # One TLS context per thread, with certifi's roots as `requests` used: loading them
-            # for every new connection (urllib3's default without a context) costs milliseconds.
-            context = create_urllib3_context()
-            context.load_verify_locations(certifi.where())
-            self._manager = PoolManager(num_pools=POOLS_PER_THREAD, maxsize=1, ssl_context=context)
-            self._manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-        tls = (
-            # Certificate and SNI for the name in the URL, not for the address connected to.
-            {"server_hostname": destination.hostname, "assert_hostname": destination.hostname}
-            if destination.scheme == "https"
-            else None
-        )
-        return self._manager.connection_from_host(
-            destination.connect_host, destination.port, destination.scheme, pool_kwargs=tls
-        )
+    def take(self, destination: _Destination) -> socket.socket | None:
+        kept = self._idle.pop(destination.key, None)
+        if kept is None:
+            return None
+        sock, idle_since = kept
+        if time.monotonic() - idle_since >= settings.OUTBOUND_KEEP_ALIVE_SECONDS or _dropped(sock):
+            sock.close()
+            return None
+        return sock
+
+    def keep(self, destination: _Destination, sock: socket.socket) -> None:
+        self._idle[destination.key] = (sock, time.monotonic())
+        if len(self._idle) > POOLS_PER_THREAD:
+            _, (oldest, _) = self._idle.popitem(last=False)
+            oldest.close()
+
+    def tls(self) -> ssl.SSLContext:
+        if self._tls is None:
+            # With certifi's roots as `requests` used, once per thread: loading them for every
+            # new connection costs milliseconds.
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+        return self._tls
 
 
-_pools = _Pools()
+_connections = _Connections()
 
 
-def _retry_after(response: BaseHTTPResponse) -> int | None:
-    value = (response.headers.get("Retry-After") or "").strip()
+def _retry_after(response: http.client.HTTPResponse) -> int | None:
+    value = (response.getheader("Retry-After") or "").strip()
     if not value:
         return None
     if value.isdigit():
@@ -453,30 +438,77 @@ def _retry_after(response: BaseHTTPResponse) -> int | None:
     return max(0, int((when - datetime.now(UTC)).total_seconds()))
 
 
-def _read_prefix(response: BaseHTTPResponse) -> str:
+def _read_prefix(response: http.client.HTTPResponse) -> str:
     collected = bytearray()
     try:
         # read1 returns what has arrived (one read), so a body cut short still leaves its start.
         while len(collected) < RESPONSE_BODY_LIMIT:
-            chunk = response.read1(RESPONSE_BODY_LIMIT - len(collected), decode_content=True)
+            chunk = response.read1(RESPONSE_BODY_LIMIT - len(collected))
             if not chunk:
                 break
             collected += chunk
-    except (HTTPError, OSError):
+    except (http.client.HTTPException, OSError):
         # The status already arrived and decides; a body cut short (by the deadline or a dropped
         # connection) is kept as far as it came.
         pass
     # PostgreSQL text cannot hold NUL, and the answer is only kept for people to read.
-    return bytes(collected[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return bytes(collected).decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def _release(response: BaseHTTPResponse, *, reusable: bool) -> None:
-    # A connection goes back to the pool for the next POST only with its answer read to the end;
-    # one with unread bytes (more than 4 KiB, or cut by the deadline) is closed, so that the next
-    # answer read from it cannot be the rest of this one.
-    if not (reusable and response.closed):
-        response.close()
-    response.release_conn()
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    retry_after_seconds: int | None
+    body_prefix: str
+
+
+class _TimedOut(Exception):
+    pass
+
+
+def _exchange(
+    destination: _Destination, request: bytes, *, timeout_seconds: float, deadline: _Deadline
+) -> _Answer:
+    """Send `request` on a kept or new connection and read the answer, all under `deadline`
+    (closed on return); raises what the network raised, or `_TimedOut`."""
+    sock = None
+    complete = False
+    try:
+        sock = _connections.take(destination)
+        if sock is None:
+            sock = _connect(destination, timeout_seconds=timeout_seconds, deadline=deadline)
+        else:
+            sock.settimeout(timeout_seconds)
+            deadline.watch(sock)
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock, method="POST")
+        try:
+            response.begin()
+            # Cut off by the deadline, a half-sent header block reads as complete: the check
+            # must come from the deadline itself, not from what was parsed.
+            if deadline.expired:
+                raise _TimedOut
+            answer = _Answer(response.status, _retry_after(response), _read_prefix(response))
+            # Kept only with its answer read to the end (Content-Length or the last chunk): with
+            # unread bytes (over 4 KiB, or cut short) the next answer read from it could be the
+            # rest of this one. http.client closes the answer at its last chunk, but `read1` does
+            # not at its Content-Length: there, nothing left to read is the end.
+            complete = not response.will_close and (response.isclosed() or response.length == 0)
+        finally:
+            response.close()
+    except (OSError, http.client.HTTPException) as exc:
+        if deadline.expired or isinstance(exc, TimeoutError):
+            raise _TimedOut from exc
+        raise
+    finally:
+        # Closed first, so that no expiry comes between the check below and the socket's keeping.
+        deadline.close()
+        if sock is not None:
+            if complete and not deadline.expired:
+                _connections.keep(destination, sock)
+            else:
+                sock.close()
+    return answer
 
 
 def post_signed(
@@ -500,136 +532,90 @@ def post_signed(
         defaults.update(fields)
         return OutboundResult(duration_ms=int((time.monotonic() - started) * 1000), **defaults)
 
-    deadline = _Deadline(timeout_seconds)
-    context_token = _current_deadline.set(deadline)
     try:
-        destination = _destination(url, allow_private=bool(settings.OUTBOUND_ALLOW_PRIVATE))
-        headers = {
-            "Host": destination.host_header,
-            "User-Agent": USER_AGENT,
-            "Content-Type": "application/json",
-        }
-        if destination.authorization is not None:
-            headers["Authorization"] = destination.authorization
-        headers.update(sign(secrets=secrets, message_id=message_id, timestamp=datetime.now(UTC), body=body))
-        response = _pools.for_destination(destination).urlopen(
-            "POST",
-            destination.target,
-            body=body,
-            headers=headers,
-            # Never sent twice (a trigger must not be), never redirected: a 3xx is the answer.
-            retries=False,
-            redirect=False,
-            assert_same_host=False,
-            timeout=Timeout(connect=timeout_seconds, read=timeout_seconds),
-            preload_content=False,
-            release_conn=False,
-        )
-        try:
-            # Cut off by the deadline, a half-sent header block reads as complete: the check
-            # must come from the deadline itself, not from what was parsed.
-            answered_in_time = not deadline.expired
-            body_prefix = _read_prefix(response) if answered_in_time else ""
-        finally:
-            _release(response, reusable=not deadline.expired)
+        parsed = _parsed_url(url)
+    except _NotAnHttpUrl:
+        return finish(error_kind=ErrorKind.REFUSED_DESTINATION, error="refused: not an absolute http(s) URL")
+    # Started before the name is resolved, which it cannot interrupt but which takes its share.
+    deadline = _Deadline(timeout_seconds)
+    try:
+        destination = _destination(parsed, allow_private=bool(settings.OUTBOUND_ALLOW_PRIVATE))
+        request = _request(parsed, secrets, message_id, body)
+        answer = _exchange(destination, request, timeout_seconds=timeout_seconds, deadline=deadline)
     except InvalidIPAddress as exc:
         return finish(
             error_kind=ErrorKind.REFUSED_DESTINATION,
-            error=f"refused {_where(url)}: {exc} is not a public address",
+            error=f"refused {parsed.where}: {exc} is not a public address",
         )
-    except (_NotAnHttpUrl, LocationValueError):
-        return finish(error_kind=ErrorKind.REFUSED_DESTINATION, error="refused: not an absolute http(s) URL")
     except _UnresolvedHost:
-        return finish(error_kind=ErrorKind.CONNECTION, error=f"could not resolve {_host(url)}")
-    except HTTPError as exc:
-        # urllib3 counts a refused connection as a connect timeout too (NewConnectionError).
-        timed_out = isinstance(exc, ConnectTimeoutError | ReadTimeoutError) and not isinstance(
-            exc, NewConnectionError
+        return finish(error_kind=ErrorKind.CONNECTION, error=f"could not resolve {parsed.name}")
+    except _TimedOut:
+        return finish(
+            error_kind=ErrorKind.TIMEOUT,
+            error=f"timed out after {round(timeout_seconds * 1000)} ms waiting for {parsed.where}",
         )
-        if deadline.expired or timed_out:
-            return finish(error_kind=ErrorKind.TIMEOUT, error=_timed_out(url, timeout_seconds))
-        return finish(error_kind=ErrorKind.CONNECTION, error=_connection_failure(url, exc))
+    except (OSError, http.client.HTTPException) as exc:
+        return finish(error_kind=ErrorKind.CONNECTION, error=_connection_failure(parsed, exc))
     finally:
         deadline.close()
-        _current_deadline.reset(context_token)
 
-    if not answered_in_time:
-        return finish(error_kind=ErrorKind.TIMEOUT, error=_timed_out(url, timeout_seconds))
-    status = response.status
+    status = answer.status
     if 300 <= status < 400:
         return finish(
             status_code=status,
             error_kind=ErrorKind.REDIRECT,
-            error=f"{_where(url)} answered {status}, a redirect (not followed)",
-            body_prefix=body_prefix,
+            error=f"{parsed.where} answered {status}, a redirect (not followed)",
+            body_prefix=answer.body_prefix,
         )
     if not 200 <= status < 300:
         return finish(
             status_code=status,
             error_kind=ErrorKind.HTTP_STATUS,
-            error=f"{_where(url)} answered {status}",
-            body_prefix=body_prefix,
-            retry_after_seconds=_retry_after(response),
+            error=f"{parsed.where} answered {status}",
+            body_prefix=answer.body_prefix,
+            retry_after_seconds=answer.retry_after_seconds,
         )
-    return finish(status_code=status, body_prefix=body_prefix)
+    return finish(status_code=status, body_prefix=answer.body_prefix)
 
 
-def _host(url: str) -> str:
-    # Only reached for a URL `_destination` parsed: its host is there.
-    return parse_url(url).host or ""
+def _request(url: _ParsedUrl, secrets: Sequence[str], message_id: str, body: bytes) -> bytes:
+    headers = {
+        "Host": url.host_header,
+        "User-Agent": USER_AGENT,
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        # The answer is only kept for people to read, as it came.
+        "Accept-Encoding": "identity",
+    }
+    if url.authorization is not None:
+        headers["Authorization"] = url.authorization
+    headers.update(sign(secrets=secrets, message_id=message_id, timestamp=datetime.now(UTC), body=body))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"POST {url.target} HTTP/1.1\r\n{head}\r\n".encode("latin-1") + body
 
 
-def _where(url: str) -> str:
-    """host:port of the URL (an IPv6 address in brackets), the port its scheme's when it names none."""
-    parsed = parse_url(url)
-    port = parsed.port or (443 if (parsed.scheme or "").lower() == "https" else 80)
-    return f"{parsed.host}:{port}"
+# OpenSSL's codes for a certificate that is valid, but for another name or address.
+_NOT_FOR_THIS_HOST = {62, 64}  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 
 
-def _timed_out(url: str, timeout_seconds: float) -> str:
-    return f"timed out after {round(timeout_seconds * 1000)} ms waiting for {_where(url)}"
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and those it wraps: urllib3 keeps the original as the cause (a new
-    connection's), as an argument (ProtocolError's, SSLError's), or both."""
-    seen: set[int] = set()
-    pending = [exc]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        wrapped = [arg for arg in current.args if isinstance(arg, BaseException)]
-        pending.extend(wrapped + [e for e in (current.__cause__, current.__context__) if e is not None])
-
-
-def _connection_failure(url: str, exc: HTTPError) -> str:
-    where = _where(url)
-    for cause in _chain(exc):
-        if isinstance(cause, NameResolutionError | socket.gaierror):
-            return f"could not resolve {_host(url)}"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS failed with {where}: certificate not accepted ({cause.verify_message})"
-        if isinstance(cause, CertificateError):
-            # urllib3's own check of the URL's name against the certificate's.
-            return f"TLS failed with {where}: certificate not valid for {_host(url)}"
-        if isinstance(cause, ssl.SSLError):
-            reason = (cause.reason or "handshake failed").lower().replace("_", " ")
-            return f"TLS failed with {where}: {reason}"
-        if isinstance(cause, http.client.RemoteDisconnected):
-            # Also a ConnectionResetError, without an errno: the far side closed, it did not reset.
-            return f"{where} closed the connection without answering"
-        if isinstance(cause, OSError) and cause.errno in _CONNECTION_ERRNOS:
-            return _CONNECTION_ERRNOS[cause.errno].format(where=where)
-        if isinstance(cause, http.client.HTTPException):
-            return f"{where} answered something that is not HTTP"
-    if isinstance(exc, SSLError):
-        return f"TLS failed with {where}"
-    errnos = [cause.errno for cause in _chain(exc) if isinstance(cause, OSError) and cause.errno]
-    if errnos:
-        return f"could not connect to {where} ({os.strerror(errnos[0]).lower()})"
-    if isinstance(exc, ProtocolError):
-        return f"{where} closed the connection"
+def _connection_failure(url: _ParsedUrl, exc: OSError | http.client.HTTPException) -> str:
+    where = url.where
+    if isinstance(exc, socket.gaierror):
+        return f"could not resolve {url.name}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        if exc.verify_code in _NOT_FOR_THIS_HOST:
+            return f"TLS failed with {where}: certificate not valid for {url.name}"
+        return f"TLS failed with {where}: certificate not accepted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        reason = (exc.reason or "handshake failed").lower().replace("_", " ")
+        return f"TLS failed with {where}: {reason}"
+    if isinstance(exc, http.client.RemoteDisconnected):
+        # Also a ConnectionResetError, without an errno: the far side closed, it did not reset.
+        return f"{where} closed the connection without answering"
+    if isinstance(exc, http.client.HTTPException):
+        return f"{where} answered something that is not HTTP"
+    if exc.errno in _CONNECTION_ERRNOS:
+        return _CONNECTION_ERRNOS[exc.errno].format(where=where)
+    if exc.errno:
+        return f"could not connect to {where} ({os.strerror(exc.errno).lower()})"
     return f"could not connect to {where}"

@@ -2,6 +2,7 @@
 
 import contextlib
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Callable
@@ -30,7 +31,7 @@ Respond = Callable[[BaseHTTPRequestHandler, int, "Receiver"], None]
 class Receiver:
     """Records every POST, then answers with `respond(handler, number_of_this_request, receiver)`."""
 
-    def __init__(self, respond: Respond) -> None:
+    def __init__(self, respond: Respond, *, tls: ssl.SSLContext | None = None) -> None:
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -58,6 +59,10 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -65,7 +70,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/hook"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_port}/hook"
 
     @property
     def count(self) -> int:

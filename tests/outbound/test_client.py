@@ -179,7 +179,8 @@ def test_a_receiver_that_answers_what_is_not_http_is_named_so() -> None:
 
 @pytest.mark.parametrize("allow_private", [True, False])
 def test_a_name_that_does_not_resolve_is_named(settings: Settings, allow_private: bool) -> None:
-    # With private addresses allowed urllib3 resolves the name; otherwise the address filter does.
+    # With private addresses allowed the client's own connection resolves the name; otherwise the
+    # address filter does.
     settings.OUTBOUND_ALLOW_PRIVATE = allow_private
 
     result = post("https://nonexistent.invalid/hook")
@@ -548,6 +549,34 @@ def test_the_rest_of_a_long_answer_never_becomes_the_next_answer(
 
     assert first.body_prefix == "a" * 4096
     assert (second.ok, second.status_code, second.body_prefix) == (True, 200, "second")
+
+
+def test_a_chunked_answer_read_to_its_last_chunk_keeps_the_connection(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    def chunked(handler, number, receiver):  # type: ignore[no-untyped-def]
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        handler.wfile.write(b"5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n")
+
+    receiver = receivers(chunked)
+
+    results = [post(receiver.url) for _ in range(2)]
+
+    assert [(r.ok, r.body_prefix) for r in results] == [(True, "hello!")] * 2
+    assert receiver.received[0].peer == receiver.received[1].peer
+
+
+def test_an_answer_that_closes_the_connection_is_not_followed_by_a_post_on_it(
+    receivers: Callable[[Respond], Receiver],
+) -> None:
+    receiver = receivers(answering(200, b"bye", headers={"Connection": "close"}))
+
+    results = [post(receiver.url) for _ in range(2)]
+
+    assert [(r.ok, r.body_prefix) for r in results] == [(True, "bye")] * 2
+    assert receiver.received[0].peer != receiver.received[1].peer
 
 
 def test_a_connection_cut_by_the_deadline_is_replaced_for_the_next_post(
