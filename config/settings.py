@@ -250,6 +250,10 @@ CORS_URLS_REGEX = r"^/v1/public/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_ALLOW_CREDENTIALS = False
 
+# Django's database sessions and model backend, each with its hot lookup compiled once.
+SESSION_ENGINE = "config.accounts.sessions"
+AUTHENTICATION_BACKENDS = ["config.accounts.backends.ModelBackend"]
+
 # Production-safe defaults whenever DEBUG is off.
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
