@@ -32,6 +32,7 @@ from config.accounts.models import Service
 from config.api.families import ACTIONS, ActionsErrorType
 from config.api.ratelimit import rate_limit_check
 from config.api.timestamps import rfc3339
+from config.db import insert
 from config.outbound.client import ErrorKind, OutboundResult, post_signed
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -159,7 +160,9 @@ def action_trigger(
     if idempotency_key is None:
         if sends:
             recorded.update(_deliver(service=service, action=action, decision=decision, payload=payload))
-        return ActionTrigger.objects.create(**recorded)
+        trigger = ActionTrigger(**recorded)
+        insert(trigger)
+        return trigger
 
     recorded.update(
         idempotency_key=idempotency_key,

@@ -1,5 +1,5 @@
-"""`update_then_insert` and `Prepared`: the conditional write and the compiled lookups of the hot
-paths, on every database we ship."""
+"""`update_then_insert`, `insert` and `Prepared`: the conditional write, the insert and the compiled
+lookups of the hot paths, on every database we ship."""
 
 import uuid
 from datetime import UTC, datetime
@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
-from config.db import Param, Prepared, update_then_insert
+from config.db import Param, Prepared, insert, update_then_insert
 from config.outbound.models import WebhookEvent
 from conversations.models import Bot
 from tests.factories import BotFactory, ServiceFactory
@@ -176,3 +176,33 @@ def test_a_prepared_lookup_refuses_values_that_find_more_than_one_row() -> None:
 
     with pytest.raises(Bot.MultipleObjectsReturned):
         Prepared(bots_by_service_and_name).one(service=first.service_id, name="twin")
+
+
+@pytest.mark.django_db
+def test_insert_saves_a_new_row_with_every_value_as_a_save_would() -> None:
+    event = new_event()
+
+    with CaptureQueriesContext(connection) as captured:
+        insert(event)
+
+    assert len([query for query in captured.captured_queries if "INSERT" in query["sql"]]) == 1
+    stored = WebhookEvent.objects.get(pk=event.pk)
+    assert stored.payload == PAYLOAD
+    assert (stored.subject_id, stored.next_attempt_at, stored.service_id) == (
+        event.subject_id,
+        event.next_attempt_at,
+        event.service.pk,
+    )
+    assert stored.created_at is not None and stored.created_at == event.created_at  # auto_now_add
+    assert event._state.adding is False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_of_a_row_that_exists_is_refused_by_the_database() -> None:
+    existing = new_event()
+    insert(existing)
+
+    with pytest.raises(IntegrityError):
+        insert(new_event(id=existing.pk))
+
+    assert WebhookEvent.objects.count() == 1
