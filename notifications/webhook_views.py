@@ -22,6 +22,7 @@ from config.api.fields import Rfc3339Field, StrictCharField, StrictChoiceField
 from config.api.schema import error_response
 from config.api.serializers import InputSerializer
 from config.api.views import ServiceApiView
+from config.outbound.client import cause_answered
 from config.outbound.errors import PayloadPurged
 from config.outbound.models import WebhookEvent
 from config.outbound.selectors import (
@@ -49,7 +50,7 @@ WEBHOOK_ID = OpenApiParameter(
 ATTEMPT_EXAMPLE = {
     "at": "2026-11-30T09:15:05Z",
     "status_code": 503,
-    "error": "hooks.example.com:443 answered 503",
+    "error": cause_answered("hooks.example.com:443", 503),
     "duration_ms": 41,
 }
 EVENT_EXAMPLE: dict[str, Any] = {

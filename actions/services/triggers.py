@@ -33,7 +33,7 @@ from config.api.families import ACTIONS, ActionsErrorType
 from config.api.ratelimit import rate_limit_check
 from config.api.timestamps import rfc3339
 from config.db import insert
-from config.outbound.client import ErrorKind, OutboundResult, post_signed
+from config.outbound.client import ErrorKind, post_signed
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 RATE_LIMIT_GROUP = "actions.trigger"
@@ -273,20 +273,21 @@ def _deliver(
     return {
         "status": TriggerStatus.FAILED,
         "payload_sent": None,
-        "error": _delivery_error(result=result, cause=cause),
+        "error": delivery_error(error_kind=result.error_kind, cause=cause),
         "failure_cause": cause[: ActionTrigger._meta.get_field("failure_cause").max_length],
         "duration_ms": result.duration_ms,
     }
 
 
-def _delivery_error(*, result: OutboundResult, cause: str) -> dict[str, Any]:
-    if result.error_kind == ErrorKind.REFUSED_DESTINATION:
+def delivery_error(*, error_kind: str | None, cause: str) -> dict[str, Any]:
+    """A failed trigger's `error` (an ActionsError body) for a cause the outbound client worded."""
+    if error_kind == ErrorKind.REFUSED_DESTINATION:
         return ACTIONS.error_body(
             error_type=ActionsErrorType.ACTION_BINDING_FAILED,
             message=f"The target was refused before sending ({cause}).",
             suggestion="Point target_url at an absolute http(s) URL of a host with a public address.",
         )
-    if result.error_kind == ErrorKind.TIMEOUT:
+    if error_kind == ErrorKind.TIMEOUT:
         return ACTIONS.error_body(
             error_type=ActionsErrorType.EXECUTION_TIMEOUT,
             message=f"Delivery to the target failed: {cause}.",
@@ -300,7 +301,7 @@ def _delivery_error(*, result: OutboundResult, cause: str) -> dict[str, Any]:
     return ACTIONS.error_body(
         error_type=ActionsErrorType.EXECUTION_ERROR,
         message=f"Delivery to the target failed: {cause}.",
-        suggestion=suggestions.get(result.error_kind or "", "Check the target."),
+        suggestion=suggestions.get(error_kind or "", "Check the target."),
     )
 
 

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from actions.error_types import ActionNotFound, IdempotencyConflict
 from actions.selectors.triggers import action_get_for_service
-from actions.services.triggers import action_put, action_trigger, trigger_rate_limit_check
+from actions.services.triggers import action_put, action_trigger, delivery_error, trigger_rate_limit_check
 from actions.trigger_serializers import (
     ACTION_ID_SUGGESTION,
     ActionOutput,
@@ -19,9 +19,10 @@ from actions.trigger_serializers import (
     parse_idempotency_key,
 )
 from config.api.errors import InvalidRequest, PayloadTooLarge, RateLimited, Unauthenticated
-from config.api.families import ACTIONS, ActionsErrorType, ParameterInvalid, TypeMismatch
+from config.api.families import ACTIONS, ParameterInvalid, TypeMismatch
 from config.api.schema import error_response
 from config.api.views import ServiceApiView
+from config.outbound.client import ErrorKind, cause_answered, cause_not_public, cause_timed_out
 
 ACTION_ID = "refund-approved"
 BAD_ACTION_ID = ParameterInvalid(
@@ -55,8 +56,12 @@ ACTION = {
 RESULT = {"action_id": ACTION_ID, "action_version": "3"}
 
 
-def failed(error_type: str, message: str, suggestion: str) -> dict[str, object]:
-    error = ACTIONS.error_body(error_type=error_type, message=message, suggestion=suggestion)
+EXAMPLE_TARGET = "hooks.example.com:443"
+
+
+def failed(error_kind: str, cause: str) -> dict[str, object]:
+    # Worded by the code that words a real failure, so the docs cannot drift from it.
+    error = delivery_error(error_kind=error_kind, cause=cause)
     return {**RESULT, "status": "failed", "payload_sent": None, "error": error}
 
 
@@ -269,31 +274,17 @@ class ActionTriggerApi(ServiceApiView):
             ),
             OpenApiExample(
                 "Failed: the target answered 502",
-                value=failed(
-                    ActionsErrorType.EXECUTION_ERROR,
-                    "Delivery to the target failed: hooks.example.com:443 answered 502.",
-                    "The target must answer with a 2xx status.",
-                ),
+                value=failed(ErrorKind.HTTP_STATUS, cause_answered(EXAMPLE_TARGET, 502)),
                 response_only=True,
             ),
             OpenApiExample(
                 "Failed: timed out",
-                value=failed(
-                    ActionsErrorType.EXECUTION_TIMEOUT,
-                    "Delivery to the target failed: "
-                    "timed out after 5000 ms waiting for hooks.example.com:443.",
-                    "Make the target answer sooner, or raise timeout_ms (at most 30000).",
-                ),
+                value=failed(ErrorKind.TIMEOUT, cause_timed_out(EXAMPLE_TARGET, 5000)),
                 response_only=True,
             ),
             OpenApiExample(
                 "Failed: refused before sending",
-                value=failed(
-                    ActionsErrorType.ACTION_BINDING_FAILED,
-                    "The target was refused before sending "
-                    "(refused 10.0.0.7:80: 10.0.0.7 is not a public address).",
-                    "Point target_url at an absolute http(s) URL of a host with a public address.",
-                ),
+                value=failed(ErrorKind.REFUSED_DESTINATION, cause_not_public("10.0.0.7:80", "10.0.0.7")),
                 response_only=True,
             ),
         ],

@@ -65,9 +65,10 @@ POOLS_PER_THREAD = 10
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-# The one place a failure is put in words (an attempt's `error`, a trigger's `failure_cause`).
-# Each names where the request went as host:port (never the URL's userinfo, path or query, which
-# may hold credentials) and is built from the exception's type and errno, never from its text.
+# The one place a failure is put in words (an attempt's `error`, a trigger's `failure_cause`, the
+# API docs' examples of them): the `cause_` functions and these. Each names where the request went
+# as host:port (never the URL's userinfo, path or query, which may hold credentials) and is built
+# from the exception's type and errno, never from its text.
 _CONNECTION_ERRNOS = {
     errno.ECONNREFUSED: "connection refused to {where}",
     errno.ECONNRESET: "connection reset by {where}",
@@ -76,6 +77,22 @@ _CONNECTION_ERRNOS = {
     errno.ENETUNREACH: "network unreachable: no route to {where}",
     errno.EHOSTUNREACH: "network unreachable: no route to {where}",
 }
+
+
+def cause_not_public(where: str, address: object) -> str:
+    return f"refused {where}: {address} is not a public address"
+
+
+def cause_timed_out(where: str, timeout_ms: int) -> str:
+    return f"timed out after {timeout_ms} ms waiting for {where}"
+
+
+def cause_redirect(where: str, status: int) -> str:
+    return f"{where} answered {status}, a redirect (not followed)"
+
+
+def cause_answered(where: str, status: int) -> str:
+    return f"{where} answered {status}"
 
 
 class ErrorKind:
@@ -545,14 +562,14 @@ def post_signed(
     except InvalidIPAddress as exc:
         return finish(
             error_kind=ErrorKind.REFUSED_DESTINATION,
-            error=f"refused {parsed.where}: {exc} is not a public address",
+            error=cause_not_public(parsed.where, exc),
         )
     except _UnresolvedHost:
         return finish(error_kind=ErrorKind.CONNECTION, error=f"could not resolve {parsed.name}")
     except _TimedOut:
         return finish(
             error_kind=ErrorKind.TIMEOUT,
-            error=f"timed out after {round(timeout_seconds * 1000)} ms waiting for {parsed.where}",
+            error=cause_timed_out(parsed.where, round(timeout_seconds * 1000)),
         )
     except (OSError, http.client.HTTPException) as exc:
         return finish(error_kind=ErrorKind.CONNECTION, error=_connection_failure(parsed, exc))
@@ -564,14 +581,14 @@ def post_signed(
         return finish(
             status_code=status,
             error_kind=ErrorKind.REDIRECT,
-            error=f"{parsed.where} answered {status}, a redirect (not followed)",
+            error=cause_redirect(parsed.where, status),
             body_prefix=answer.body_prefix,
         )
     if not 200 <= status < 300:
         return finish(
             status_code=status,
             error_kind=ErrorKind.HTTP_STATUS,
-            error=f"{parsed.where} answered {status}",
+            error=cause_answered(parsed.where, status),
             body_prefix=answer.body_prefix,
             retry_after_seconds=answer.retry_after_seconds,
         )
