@@ -44,9 +44,9 @@ def update_then_insert(
             new.save(force_insert=True, using=using)
             return True
 
-    fields, insert = _insert_from_won(type(new), using)
-    params = [field.get_db_prep_save(field.pre_save(new, add=True), connection) for field in fields]
-    statement = f"WITH won AS ({update.sql} RETURNING 1) {insert}"
+    fields, insert_sql = _insert_from_won(type(new), using)
+    params = _values_to_save(new, fields, connection)
+    statement = f"WITH won AS ({update.sql} RETURNING 1) {insert_sql}"
     with connection.cursor() as cursor:
         cursor.execute(statement, [*update_params, *params])
         inserted = cursor.rowcount
@@ -66,11 +66,23 @@ def insert(row: Model, *, using: str = "default") -> None:
     connection = connections[using]
     fields, statement = _insert_values(type(row), using)
     with connection.cursor() as cursor:
-        cursor.execute(
-            statement, [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
-        )
+        cursor.execute(statement, _values_to_save(row, fields, connection))
     row._state.adding = False
     row._state.db = using
+
+
+def _values_to_save(row: Model, fields: list[Any], connection: Any) -> list[Any]:
+    """Each field's value of a new row as a save writes it (`pre_save`, then the database's form)."""
+    return [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+
+
+@functools.cache
+def _insert_columns(model: type[Model], using: str) -> tuple[list[Any], str, str]:
+    """The fields a new row of `model` is written with, its quoted table and its column list."""
+    quote = connections[using].ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if not field.generated]
+    columns = ", ".join(quote(cast(str, field.column)) for field in fields)
+    return fields, quote(model._meta.db_table), columns
 
 
 @functools.cache
@@ -78,28 +90,22 @@ def _insert_values(model: type[Model], using: str) -> tuple[list[Any], str]:
     """The fields `insert` writes for `model`, and its INSERT ... VALUES."""
     pk = model._meta.pk
     assert pk is not None and not pk.db_returning, "insert() needs a primary key set in Python"
-    connection = connections[using]
-    fields = [field for field in model._meta.concrete_fields if not field.generated]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(cast(str, field.column)) for field in fields)
+    fields, table, columns = _insert_columns(model, using)
     placeholders = ", ".join(["%s"] * len(fields))
     # Names come from the model; every value is a parameter.
-    return fields, f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    return fields, f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
 
 
 @functools.cache
 def _insert_from_won(model: type[Model], using: str) -> tuple[list[Any], str]:
     """The fields `update_then_insert` writes for `model`, and its INSERT ... SELECT ... FROM won."""
     connection = connections[using]
-    fields = [field for field in model._meta.concrete_fields if not field.generated]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(cast(str, field.column)) for field in fields)
+    fields, table, columns = _insert_columns(model, using)
     # Typed placeholders: in INSERT ... SELECT a bare literal would be text, and PostgreSQL has no
     # assignment cast from text to uuid, timestamptz or jsonb.
     values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
     # Names come from the model; every value is a parameter.
-    insert = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values} FROM won LIMIT 1"  # noqa: S608
-    return fields, insert
+    return fields, f"INSERT INTO {table} ({columns}) SELECT {values} FROM won LIMIT 1"  # noqa: S608
 
 
 class Param(Expression):
